@@ -1,0 +1,145 @@
+using Hyperlane.Core.Ports;
+using Microsoft.Extensions.Logging;
+
+namespace Hyperlane.Core.Devices;
+
+/// <summary>
+/// The virtual-device bus (DPDK's vdev): probes devices from devargs strings, at start-up or at run time
+/// (hot-plug), and removes them.
+/// </summary>
+public sealed partial class VdevBus
+{
+    private readonly HyperlaneRuntime runtime;
+    private readonly Dictionary<string, VdevDevice> devices = new(StringComparer.Ordinal);
+    private readonly Lock sync = new();
+    private readonly ILogger logger;
+
+    internal VdevBus(HyperlaneRuntime runtime, ILogger logger)
+    {
+        this.runtime = runtime;
+        this.logger = logger;
+    }
+
+    public IReadOnlyList<VdevDevice> Devices
+    {
+        get
+        {
+            lock (sync)
+            {
+                return [.. devices.Values];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Probes the device described by <paramref name="devargs"/> (e.g. "net_null0,size=128") and registers
+    /// its ports. Throws <see cref="DevargsException"/> for bad arguments and <see cref="DeviceException"/>
+    /// when no driver matches, the name is taken, or the driver fails.
+    /// </summary>
+    public VdevDevice Probe(string devargs)
+    {
+        ArgumentNullException.ThrowIfNull(devargs);
+        var args = Devargs.Parse(devargs);
+        var driver = runtime.Drivers.Match(args.Name)
+            ?? throw new DeviceException(args.Name, $"no driver for this device name (known drivers: {string.Join(", ", runtime.Drivers.Drivers.Select(d => d.Name).Order(StringComparer.Ordinal))})");
+        var values = driver.Schema.Validate(args);
+
+        lock (sync)
+        {
+            if (devices.ContainsKey(args.Name) || runtime.Ports.FindByName(args.Name) is not null)
+            {
+                throw new DeviceException(args.Name, "a device with this name already exists");
+            }
+
+            // Reserve the name while the driver probes (it may probe nested devices on this bus).
+            devices[args.Name] = new VdevDevice(args.Name, driver, args, []);
+        }
+
+        IReadOnlyList<EthDev> ports = [];
+        try
+        {
+            ports = driver.Probe(new VdevProbeContext(runtime, args, values, runtime.CreateLogger(driver.Name)));
+            foreach (var p in ports)
+            {
+                runtime.Ports.Register(p);
+            }
+        }
+        catch (Exception ex)
+        {
+            Forget(args.Name);
+            foreach (var p in ports)
+            {
+                p.Close(); // nothing of a failed probe stays behind
+            }
+
+            if (ex is DevargsException or DeviceException)
+            {
+                throw;
+            }
+
+            throw new DeviceException(args.Name, $"probe failed: {ex.Message}", ex);
+        }
+
+        var device = new VdevDevice(args.Name, driver, args, ports);
+        lock (sync)
+        {
+            devices[args.Name] = device;
+        }
+
+        LogProbed(logger, args.Name, driver.Name, string.Join(", ", ports.Select(p => p.PortId)));
+        return device;
+    }
+
+    /// <summary>Closes the device's ports and forgets it (hot-unplug). False when there is no such device.</summary>
+    public bool Remove(string name)
+    {
+        VdevDevice? device;
+        lock (sync)
+        {
+            if (!devices.Remove(name, out device))
+            {
+                return false;
+            }
+        }
+
+        foreach (var p in device.Ports)
+        {
+            if (p.Owner is { } owner)
+            {
+                using (owner.Enter())
+                {
+                    p.Close();
+                }
+            }
+            else
+            {
+                p.Close();
+            }
+        }
+
+        LogRemoved(logger, name);
+        return true;
+    }
+
+    public VdevDevice? Find(string name)
+    {
+        lock (sync)
+        {
+            return devices.GetValueOrDefault(name);
+        }
+    }
+
+    private void Forget(string name)
+    {
+        lock (sync)
+        {
+            devices.Remove(name);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "vdev {Device}: probed by {Driver}, port(s) {Ports}")]
+    private static partial void LogProbed(ILogger logger, string device, string driver, string ports);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "vdev {Device}: removed")]
+    private static partial void LogRemoved(ILogger logger, string device);
+}

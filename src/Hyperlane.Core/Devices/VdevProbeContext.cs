@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace Hyperlane.Core.Devices;
+
+/// <summary>What a driver gets when the vdev bus probes one of its devices.</summary>
+public sealed class VdevProbeContext
+{
+    internal VdevProbeContext(HyperlaneRuntime runtime, Devargs devargs, DevargsValues values, ILogger logger)
+    {
+        Runtime = runtime;
+        Devargs = devargs;
+        Values = values;
+        Logger = logger;
+    }
+
+    public HyperlaneRuntime Runtime { get; }
+
+    /// <summary>The device name, e.g. "net_null0".</summary>
+    public string DeviceName => Devargs.Name;
+
+    /// <summary>The parsed devargs tree (for nested <c>dev(...)</c> arguments).</summary>
+    public Devargs Devargs { get; }
+
+    /// <summary>The validated, typed values.</summary>
+    public DevargsValues Values { get; }
+
+    public ILogger Logger { get; }
+}

@@ -1,0 +1,32 @@
+using Hyperlane.Memory;
+
+namespace Hyperlane.Core.Ports;
+
+/// <summary>A driver's transmit queue. <see cref="Transmit"/> is the data path: it never throws or allocates.</summary>
+public abstract class EthTxQueue
+{
+    protected EthTxQueue(int queueId, int descriptors)
+    {
+        QueueId = queueId;
+        Descriptors = descriptors;
+    }
+
+    public int QueueId { get; }
+
+    public int Descriptors { get; }
+
+    public QueueCounters Counters { get; } = new();
+
+    /// <summary>
+    /// Takes packets from the front of <paramref name="packets"/>; returns how many it took. Packets it
+    /// did not take still belong to the caller.
+    /// </summary>
+    public abstract int Transmit(ReadOnlySpan<Mbuf> packets);
+
+    /// <summary>Frees mbufs the device is done with; returns how many. Optional (rte_eth_tx_done_cleanup).</summary>
+    public virtual int Cleanup() => 0;
+
+    public virtual void Release()
+    {
+    }
+}

@@ -8,7 +8,7 @@ public sealed record RunSummary(string ForwardMode, double DurationSeconds, IRea
     public void Write(string path)
     {
         using var stream = File.Create(path);
-        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         w.WriteStartObject();
         w.WriteString("forwardMode", ForwardMode);
         w.WriteNumber("durationSeconds", Math.Round(DurationSeconds, 3));

@@ -10,24 +10,28 @@ namespace Hyperlane.Core;
 /// One Hyperlane instance (DPDK's EAL): its drivers, vdev bus, ports, lcores and control thread. An
 /// application normally has one; tests make as many as they like, each isolated from the others.
 /// </summary>
-public sealed class HyperlaneRuntime : IDisposable
+public sealed partial class HyperlaneRuntime : IDisposable
 {
     private readonly ILoggerFactory loggerFactory;
+    private readonly ILogger logger;
     private int disposed;
 
     public HyperlaneRuntime(HyperlaneRuntimeOptions? options = null)
     {
         options ??= new HyperlaneRuntimeOptions();
         loggerFactory = options.LoggerFactory ?? NullLoggerFactory.Instance;
+        logger = CreateLogger("runtime");
         Drivers = new DriverRegistry();
         Ports = new PortRegistry();
         Vdev = new VdevBus(this, CreateLogger("vdev"));
         Lcores = new LcoreSet(options.Lcores ?? [Linux.CpuAffinity.GetAllowedCpus()[0]], CreateLogger("lcore"));
-        Control = new ControlThread(CreateLogger("control"));
         foreach (var d in options.Drivers)
         {
             Drivers.Register(d);
         }
+
+        // Last: a constructor that threw above must not leave a control thread running.
+        Control = new ControlThread(CreateLogger("control"));
     }
 
     public DriverRegistry Drivers { get; }
@@ -50,26 +54,44 @@ public sealed class HyperlaneRuntime : IDisposable
             return;
         }
 
+        // A port whose driver fails to close is still closed (EthDev.Close); log the failure and go on.
         foreach (var d in Vdev.Devices.Reverse())
         {
-            Vdev.Remove(d.Name);
+            try
+            {
+                Vdev.Remove(d.Name);
+            }
+            catch (Exception ex)
+            {
+                LogCloseFailed(logger, ex, d.Name);
+            }
         }
 
         foreach (var p in Ports.All.Reverse())
         {
-            if (p.Owner is { } owner)
+            try
             {
-                using (owner.Enter())
+                if (p.Owner is { } owner)
+                {
+                    using (owner.Enter())
+                    {
+                        p.Close();
+                    }
+                }
+                else
                 {
                     p.Close();
                 }
             }
-            else
+            catch (Exception ex)
             {
-                p.Close();
+                LogCloseFailed(logger, ex, p.Name);
             }
         }
 
         Control.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "runtime dispose: closing {Device} failed")]
+    private static partial void LogCloseFailed(ILogger logger, Exception ex, string device);
 }

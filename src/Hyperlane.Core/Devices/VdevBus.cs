@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Hyperlane.Core.Ports;
 using Microsoft.Extensions.Logging;
 
@@ -90,7 +91,10 @@ public sealed partial class VdevBus
         return device;
     }
 
-    /// <summary>Closes the device's ports and forgets it (hot-unplug). False when there is no such device.</summary>
+    /// <summary>
+    /// Closes the device's ports and forgets it (hot-unplug). False when there is no such device. Every port
+    /// is closed even if closing one fails; the first failure is thrown afterwards.
+    /// </summary>
     public bool Remove(string name)
     {
         VdevDevice? device;
@@ -102,22 +106,31 @@ public sealed partial class VdevBus
             }
         }
 
+        ExceptionDispatchInfo? failure = null;
         foreach (var p in device.Ports)
         {
-            if (p.Owner is { } owner)
+            try
             {
-                using (owner.Enter())
+                if (p.Owner is { } owner)
+                {
+                    using (owner.Enter())
+                    {
+                        p.Close();
+                    }
+                }
+                else
                 {
                     p.Close();
                 }
             }
-            else
+            catch (Exception ex)
             {
-                p.Close();
+                failure ??= ExceptionDispatchInfo.Capture(ex);
             }
         }
 
         LogRemoved(logger, name);
+        failure?.Throw();
         return true;
     }
 

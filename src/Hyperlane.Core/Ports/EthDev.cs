@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using Hyperlane.Linux;
 using Hyperlane.Memory;
 using Hyperlane.Packets;
@@ -313,9 +314,14 @@ public abstract class EthDev
         }
     }
 
-    /// <summary>Stops (if started) and closes the port, releasing its queues. Closing twice does nothing.</summary>
+    /// <summary>
+    /// Stops (if started) and closes the port, releasing its queues. Closing twice does nothing. The port is
+    /// closed and released even when the driver's stop or close fails (a removed device cannot answer);
+    /// the first such failure is thrown afterwards, as DPDK's rte_eth_dev_close returns it.
+    /// </summary>
     public void Close()
     {
+        ExceptionDispatchInfo? failure = null;
         lock (controlLock)
         {
             if (state == EthDevState.Closed)
@@ -328,15 +334,17 @@ public abstract class EthDev
             {
                 Volatile.Write(ref activeRx, NoRxQueues);
                 Volatile.Write(ref activeTx, NoTxQueues);
-                Call("stop", OnStop);
+                failure = Attempt("stop", OnStop);
             }
 
             ReleaseQueues();
             state = EthDevState.Closed;
-            Call("close", OnClose);
+            var closeFailure = Attempt("close", OnClose);
+            failure ??= closeFailure;
         }
 
         Closed?.Invoke(this, EventArgs.Empty);
+        failure?.Throw();
     }
 
     /// <summary>Resets the device (rte_eth_dev_reset): stops it, lets the driver recover, and leaves it unconfigured.</summary>
@@ -348,8 +356,10 @@ public abstract class EthDev
             CheckControl(op);
             if (state == EthDevState.Started)
             {
+                // As Stop: the port is stopped even if the driver's stop fails (then the reset goes no further).
                 Volatile.Write(ref activeRx, NoRxQueues);
                 Volatile.Write(ref activeTx, NoTxQueues);
+                state = EthDevState.Configured;
                 Call("stop", OnStop);
             }
 
@@ -357,8 +367,8 @@ public abstract class EthDev
             rxQueues = [];
             txQueues = [];
             Configuration = null;
+            state = EthDevState.Unconfigured; // queues and configuration are gone, whether or not the driver's reset succeeds
             Call(op, OnReset);
-            state = EthDevState.Unconfigured;
         }
     }
 
@@ -679,11 +689,11 @@ public abstract class EthDev
 
     protected EthDevException Fail(string operation, string reason, Errno error = Errno.None) => new(PortId, Name, operation, reason, error);
 
-    private static void CheckMtu(string op, int mtu, EthDevInfo info)
+    private void CheckMtu(string op, int mtu, EthDevInfo info)
     {
         if (mtu < info.MinMtu || mtu > info.MaxMtu)
         {
-            throw new ArgumentOutOfRangeException(nameof(mtu), mtu, $"{op}: MTU {mtu} out of range {info.MinMtu}..{info.MaxMtu}");
+            throw Fail(op, string.Create(CultureInfo.InvariantCulture, $"MTU {mtu} out of range {info.MinMtu}..{info.MaxMtu}"), Errno.EINVAL);
         }
     }
 
@@ -697,6 +707,20 @@ public abstract class EthDev
     }
 
     private void Call(string op, Action action) => Call(op, () => { action(); return 0; });
+
+    /// <summary>Runs a driver hook of a teardown that must go on when the hook fails; returns what it threw.</summary>
+    private ExceptionDispatchInfo? Attempt(string op, Action action)
+    {
+        try
+        {
+            Call(op, action);
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return ExceptionDispatchInfo.Capture(ex);
+        }
+    }
 
     private T Call<T>(string op, Func<T> action)
     {
@@ -716,7 +740,11 @@ public abstract class EthDev
         {
             throw new EthDevException(PortId, Name, op, ex.Message, ex.Error, ex);
         }
-        catch (Exception ex) when (ex is IOException or InvalidOperationException or TimeoutException or NotSupportedException or UnauthorizedAccessException)
+        catch (NotSupportedException)
+        {
+            throw NotSupported(op);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or TimeoutException or UnauthorizedAccessException)
         {
             throw new EthDevException(PortId, Name, op, ex.Message, Errno.EIO, ex);
         }

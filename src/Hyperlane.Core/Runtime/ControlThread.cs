@@ -9,11 +9,13 @@ namespace Hyperlane.Core.Runtime;
 /// </summary>
 public sealed partial class ControlThread : IDisposable
 {
-    private readonly PriorityQueue<Alarm, long> queue = new();
+    // Ordered by due tick, then by scheduling order: work due at the same time runs first come, first served.
+    private readonly PriorityQueue<Alarm, (long DueTick, long Sequence)> queue = new();
     private readonly object sync = new();
     private readonly Thread thread;
     private readonly ILogger logger;
     private bool stopping;
+    private long sequence;
 
     internal ControlThread(ILogger logger)
     {
@@ -51,7 +53,15 @@ public sealed partial class ControlThread : IDisposable
         ArgumentNullException.ThrowIfNull(callback);
         if (IsCurrentThread)
         {
-            callback();
+            try
+            {
+                callback();
+            }
+            catch (Exception ex)
+            {
+                throw new InvalidOperationException($"control thread: '{name}' failed: {ex.Message}", ex);
+            }
+
             return;
         }
 
@@ -113,7 +123,7 @@ public sealed partial class ControlThread : IDisposable
                 throw new ObjectDisposedException(nameof(ControlThread), "the control thread has stopped");
             }
 
-            queue.Enqueue(alarm, alarm.DueTick);
+            queue.Enqueue(alarm, (alarm.DueTick, sequence++));
             Monitor.PulseAll(sync);
         }
 
@@ -134,7 +144,7 @@ public sealed partial class ControlThread : IDisposable
                         return;
                     }
 
-                    if (queue.TryPeek(out var next, out long tick))
+                    if (queue.TryPeek(out var next, out var priority))
                     {
                         if (next.IsCancelled)
                         {
@@ -142,7 +152,7 @@ public sealed partial class ControlThread : IDisposable
                             continue;
                         }
 
-                        long wait = tick - Environment.TickCount64;
+                        long wait = priority.DueTick - Environment.TickCount64;
                         if (wait <= 0)
                         {
                             due = queue.Dequeue();
@@ -174,7 +184,7 @@ public sealed partial class ControlThread : IDisposable
                 lock (sync)
                 {
                     due.DueTick = Math.Max(due.DueTick + (long)due.Period.TotalMilliseconds, Environment.TickCount64);
-                    queue.Enqueue(due, due.DueTick);
+                    queue.Enqueue(due, (due.DueTick, sequence++));
                 }
             }
         }

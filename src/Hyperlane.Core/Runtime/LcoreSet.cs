@@ -69,12 +69,18 @@ public sealed partial class LcoreSet
         };
         threads[lcoreId] = t;
         failures[lcoreId] = null;
+        results[lcoreId] = 0; // Wait must not return an earlier run's result
         t.Start();
     }
 
     /// <summary>Waits for lcore <paramref name="lcoreId"/>'s function and returns its result; rethrows what it threw.</summary>
     public int Wait(int lcoreId)
     {
+        if ((uint)lcoreId >= (uint)threads.Length || All.All(l => l.Id != lcoreId))
+        {
+            throw new ArgumentException($"lcore {lcoreId} is not in this runtime's core list ({string.Join(",", All.Select(l => l.Id))})", nameof(lcoreId));
+        }
+
         threads[lcoreId]?.Join();
         threads[lcoreId] = null;
         if (failures[lcoreId] is { } ex)

@@ -1,0 +1,530 @@
+#!/usr/bin/env python3
+"""Parsers and the report for bench/run.sh (stdlib only).
+
+Every case run (one side, one run) ends as a result JSON:
+  {"case": "null_io", "side": "hyperlane"|"dpdk", "run": 1, "ok": true,
+   "metrics": {"rx_mpps": {"value": 123.4, "unit": "Mpps", "better": "higher", ...}},
+   "memory": "...", "notes": ["..."], "error": "..." (when not ok),
+   "unavailable": "why" (DPDK side that cannot run)}
+`report` gathers them into the Markdown table and the results JSON.
+
+Subcommands (all print JSON on stdout unless said otherwise):
+  testpmd-stats FILE                   Rx-pps samples of testpmd-style output, summed over ports
+  null-io SIDE RUN STDOUT [SUMMARY]    result for case null_io (SUMMARY: Hyperlane --summary-json)
+  ringperf FILE                        ring_perf_autotest single-lcore bulk 32 figures
+  mpbench FILE                         bench/dpdk/mpbench lines
+  micro-hyperlane RUN BDNJSON          result for case micro, Hyperlane side
+  micro-dpdk RUN RINGPERF MPBENCH MEM  result for case micro, DPDK side
+  edit FILE note MSG | set KEY VALUE   add a note to / set a field of a result file in place
+  finalize FILE CASE SIDE RUN RC       make FILE a complete result (fields, error when no figure)
+  failed CASE SIDE RUN MESSAGE         a result that says the run failed
+  unavailable CASE SIDE RUN MESSAGE    a result that says this side cannot run here
+  report RUNSDIR META OUTJSON          Markdown on stdout, full results in OUTJSON
+"""
+
+import json
+import math
+import re
+import statistics
+import sys
+
+TSC_MHZ_FALLBACK = 2596.0
+
+
+def die(msg):
+    print("benchlib: " + msg, file=sys.stderr)
+    sys.exit(2)
+
+
+def read(path):
+    with open(path, "r", encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+# ----------------------------------------------------------------------------------------------
+# testpmd-style stats ("Port statistics ====" blocks with one "Rx-pps:" line per port)
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+RX_PPS = re.compile(r"^\s*Rx-pps:\s+(\d+)", re.M)
+TX_PPS = re.compile(r"^\s*Tx-pps:\s+(\d+)", re.M)
+
+
+PORT_HDR = re.compile(r"NIC statistics for port\s+(\d+)")
+
+
+def testpmd_samples(text):
+    """One sample per stats display: the sum over ports of Rx-pps (and Tx-pps), in Mpps.
+
+    A display is a run of "NIC statistics for port N" blocks, each with one "Rx-pps:" and one
+    "Tx-pps:" line. testpmd starts each display with "Port statistics ====" (after a clear-screen
+    escape); Hyperlane prints the port blocks alone. So a new display starts at that header, or
+    at a port block whose port was already seen in the current display. Displays with fewer ports
+    than the most complete one (a run cut in the middle of printing) are dropped.
+    """
+    text = ANSI.sub("", text)
+    displays = []
+    cur = None
+    port = None
+    for line in text.splitlines():
+        if "Port statistics ====" in line:
+            cur = {}
+            displays.append(cur)
+            port = None
+            continue
+        m = PORT_HDR.search(line)
+        if m:
+            port = int(m.group(1))
+            if cur is None or port in cur:
+                cur = {}
+                displays.append(cur)
+            cur[port] = {}
+            continue
+        if cur is None or port is None:
+            continue
+        m = RX_PPS.match(line)
+        if m:
+            cur[port].setdefault("rx", int(m.group(1)))
+            continue
+        m = TX_PPS.match(line)
+        if m:
+            cur[port].setdefault("tx", int(m.group(1)))
+    blocks = [d for d in displays if d and all("rx" in v for v in d.values())]
+    if not blocks:
+        return {"ports": 0, "samples": [], "txSamples": []}
+    ports = max(len(d) for d in blocks)
+    full = [d for d in blocks if len(d) == ports]
+    return {
+        "ports": ports,
+        "samples": [sum(v["rx"] for v in d.values()) / 1e6 for d in full],
+        "txSamples": [sum(v.get("tx", 0) for v in d.values()) / 1e6 for d in full],
+    }
+
+
+def summarize_samples(s):
+    """Median over samples, skipping the first (testpmd's first show has no previous sample, and
+    the forwarding lcore is still warming up). With a single sample, that one is used."""
+    samples = s["samples"]
+    used = samples[1:] if len(samples) > 1 else samples
+    tx = s["txSamples"][1:] if len(s["txSamples"]) > 1 else s["txSamples"]
+    return {
+        "medianMpps": median(used),
+        "minMpps": min(used) if used else None,
+        "maxMpps": max(used) if used else None,
+        "txMedianMpps": median(tx),
+        "samplesUsed": len(used),
+        "samplesTotal": len(samples),
+        "ports": s["ports"],
+        "samples": [round(x, 3) for x in samples],
+    }
+
+
+def cmd_testpmd_stats(path):
+    return summarize_samples(testpmd_samples(read(path)))
+
+
+def cmd_null_io(side, run, stdout_path, summary_path=None):
+    st = summarize_samples(testpmd_samples(read(stdout_path)))
+    res = {"case": "null_io", "side": side, "run": int(run), "ok": False, "metrics": {}, "notes": []}
+    if st["medianMpps"] is None:
+        res["error"] = "no stats samples with Rx-pps in the output"
+        return res
+    detail = dict(st)
+    if summary_path:
+        try:
+            js = json.loads(read(summary_path))
+            total = js.get("total", {})
+            detail["jsonTotalRxMpps"] = total.get("rxMpps")
+            detail["jsonTotalTxMpps"] = total.get("txMpps")
+            detail["jsonDurationSeconds"] = js.get("durationSeconds")
+            detail["jsonPorts"] = [
+                {k: p.get(k) for k in ("port", "name", "rxPackets", "txPackets", "rxMpps", "txMpps",
+                                       "rxMissed", "rxErrors", "rxNoMbuf", "txErrors", "fwdDrops")}
+                for p in js.get("ports", [])]
+            res["memory"] = js.get("memory")
+            res["lcores"] = js.get("lcores")
+            res["burst"] = js.get("burst")
+            jr = total.get("rxMpps")
+            if isinstance(jr, (int, float)) and jr > 0:
+                ratio = st["medianMpps"] / jr
+                detail["statsOverJson"] = round(ratio, 3)
+                # The JSON figure is the whole-run average (start-up included); the stats median
+                # skips the first sample, so it is normally a little higher.
+                if ratio < 0.7 or ratio > 1.5:
+                    res["notes"].append(
+                        "cross-check: stats median %.2f Mpps vs JSON total.rxMpps %.2f Mpps (x%.2f)"
+                        % (st["medianMpps"], jr, ratio))
+            else:
+                res["notes"].append("summary JSON has no total.rxMpps")
+            sum_ports = sum(p.get("rxMpps") or 0 for p in js.get("ports", []))
+            if jr and abs(sum_ports - jr) > 0.01 * max(jr, 1e-9) + 0.01:
+                res["notes"].append("JSON total.rxMpps %.3f != sum of ports %.3f" % (jr, sum_ports))
+        except (OSError, ValueError) as e:
+            res["notes"].append("summary JSON unreadable: %s" % e)
+    res["metrics"]["rx_mpps"] = {
+        "value": st["medianMpps"], "unit": "Mpps", "better": "higher",
+        "label": "Rx Mpps, sum of both ports", "detail": detail}
+    res["ok"] = True
+    return res
+
+
+# ----------------------------------------------------------------------------------------------
+# DPDK micro baselines
+
+def parse_ringperf(text):
+    """Single-lcore bulk 32 figures of ring_perf_autotest, in cycles per (32 enq + 32 deq).
+
+    22.11 prints, under "### Testing bulk enq/deq ###":
+        legacy APIs: SP/SC: bulk (size: 32): 50.23
+    older releases print, under "### Testing using a single lcore ###":
+        SP/SC bulk enq/dequeue (size: 32): 1.57     (already per object there)
+    The same strings recur under the two-core sections, so only the single-lcore section counts,
+    and only its first (legacy, 8-byte pointer) occurrence.
+    """
+    out = {}
+    section = ""
+    for line in text.splitlines():
+        m = re.match(r"^\s*###\s*(.*?)\s*###\s*$", line)
+        if m:
+            section = m.group(1).lower()
+            continue
+        new = re.match(r"^\s*legacy APIs:\s*(SP/SC|MP/MC):\s*bulk \(size:\s*32\):\s*([0-9.]+)", line)
+        if new and "bulk enq/deq" in section:
+            key = "spsc" if new.group(1) == "SP/SC" else "mpmc"
+            out.setdefault(key, {"perBurst": float(new.group(2)), "perObject": float(new.group(2)) / 32,
+                                 "format": "22.11 (cycles per 32 enq + 32 deq)"})
+            continue
+        old = re.match(r"^\s*(SP/SC|MP/MC) bulk enq/dequeue \(size:\s*32\):\s*([0-9.]+)", line)
+        if old and "single lcore" in section:
+            key = "spsc" if old.group(1) == "SP/SC" else "mpmc"
+            out.setdefault(key, {"perBurst": float(old.group(2)) * 32, "perObject": float(old.group(2)),
+                                 "format": "pre-20.x (cycles per object)"})
+    m = re.search(r"TSC frequency[^0-9]*([0-9]+)", text)
+    if m:
+        out["tscHz"] = int(m.group(1))
+    out["testOk"] = "Test OK" in text
+    return out
+
+
+def parse_mpbench(text):
+    out = {}
+    for line in text.splitlines():
+        if not line.startswith("mpbench test="):
+            continue
+        kv = dict(re.findall(r"(\w+)=(\S+)", line))
+        name = kv.pop("test")
+        out[name] = {k: (float(v) if re.match(r"^-?[0-9.]+$", v) else v) for k, v in kv.items()}
+    return out
+
+
+MICRO_METRICS = [
+    # key, label, Hyperlane BDN method, DPDK source
+    ("ring_spsc_bulk32", "Ring SP/SC bulk 32 enq+deq", "RingSpScBulk32", ("ringperf", "spsc")),
+    ("ring_mpmc_bulk32", "Ring MP/MC bulk 32 enq+deq", "RingMpMcBulk32", ("ringperf", "mpmc")),
+    ("mempool_bulk32", "Mempool get+put bulk 32, cache 512", "MempoolGetPutBulk32",
+     ("mpbench", "mempool_bulk32_cache512")),
+    ("mbuf_bulk32", "Mbuf alloc+free bulk 32, cache 512", "MbufAllocFreeBulk32",
+     ("mpbench", "mbuf_allocfree_bulk32_cache512")),
+]
+
+
+def cmd_micro_hyperlane(run, bdn_json):
+    res = {"case": "micro", "side": "hyperlane", "run": int(run), "ok": False, "metrics": {}, "notes": []}
+    try:
+        js = json.loads(read(bdn_json))
+    except (OSError, ValueError) as e:
+        res["error"] = "no BenchmarkDotNet summary: %s" % e
+        return res
+    ghz = (js.get("tscMHz") or TSC_MHZ_FALLBACK) / 1000.0
+    by_name = {b["name"]: b for b in js.get("benchmarks", [])}
+    for key, label, method, _ in MICRO_METRICS:
+        b = by_name.get(method)
+        if b is None:
+            res["notes"].append("benchmark %s missing" % method)
+            continue
+        res["metrics"][key] = {
+            "value": b["nsPerObject"] * ghz, "unit": "cycles/obj", "better": "lower", "label": label,
+            "ns": b["nsPerObject"],
+            "detail": {k: b.get(k) for k in ("nsPerObject", "minNs", "maxNs", "meanNs", "stdDevNs",
+                                              "iterations", "allocatedBytesPerObject")}}
+        if b.get("allocatedBytesPerObject"):
+            res["notes"].append("%s allocates %s B/object" % (method, b["allocatedBytesPerObject"]))
+    notes = js.get("notes", {})
+    mem = notes.get("mbuf.backing") or notes.get("mempool.backing")
+    res["memory"] = mem.split(" ")[0] if mem else None
+    res["bdnNotes"] = notes
+    res["tscMHz"] = js.get("tscMHz")
+    res["ok"] = bool(res["metrics"])
+    return res
+
+
+def cmd_micro_dpdk(run, ringperf_path, mpbench_path, mem):
+    res = {"case": "micro", "side": "dpdk", "run": int(run), "ok": False, "metrics": {}, "notes": [],
+           "memory": mem}
+    rp, mb = {}, {}
+    try:
+        rp = parse_ringperf(read(ringperf_path))
+    except OSError as e:
+        res["notes"].append("ring_perf output missing: %s" % e)
+    try:
+        mb = parse_mpbench(read(mpbench_path))
+    except OSError as e:
+        res["notes"].append("mpbench output missing: %s" % e)
+    hz = None
+    for v in mb.values():
+        hz = v.get("tsc_hz") or hz
+    ghz = (hz / 1e9) if hz else TSC_MHZ_FALLBACK / 1000.0
+    for key, label, _, (src, name) in MICRO_METRICS:
+        if src == "ringperf":
+            r = rp.get(name)
+            if r is None:
+                res["notes"].append("ring_perf_autotest gave no %s bulk 32 line" % name)
+                continue
+            cross = mb.get("ring_%s_bulk32" % name)
+            res["metrics"][key] = {
+                "value": r["perObject"], "unit": "cycles/obj", "better": "lower", "label": label,
+                "ns": r["perObject"] / ghz,
+                "detail": {"ringPerfPerBurst": r["perBurst"], "format": r["format"],
+                           "mpbenchCrossCheckCyclesPerObj": cross["cycles_per_obj"] if cross else None}}
+        else:
+            r = mb.get(name)
+            if r is None:
+                res["notes"].append("mpbench gave no %s line" % name)
+                continue
+            res["metrics"][key] = {
+                "value": r["cycles_per_obj"], "unit": "cycles/obj", "better": "lower", "label": label,
+                "ns": r["ns_per_obj"], "detail": r}
+    if rp and not rp.get("testOk"):
+        res["notes"].append("ring_perf_autotest did not print 'Test OK'")
+    res["tscHz"] = hz
+    res["ok"] = bool(res["metrics"])
+    return res
+
+
+# ----------------------------------------------------------------------------------------------
+# report
+
+def fmt(v, unit):
+    if v is None:
+        return "–"
+    if unit == "Mpps":
+        return "%.1f" % v if v >= 10 else "%.3f" % v
+    return "%.2f" % v
+
+
+def cmd_report(runs_dir, meta_path, out_json):
+    import glob
+    import os
+    meta = json.loads(read(meta_path))
+    results = []
+    for path in sorted(glob.glob(os.path.join(runs_dir, "*.json"))):
+        try:
+            results.append(json.loads(read(path)))
+        except ValueError as e:
+            print("benchlib: skipping %s: %s" % (path, e), file=sys.stderr)
+
+    cases = meta.get("cases", [])
+    table = []
+    problems = []
+    for case in cases:
+        cres = [r for r in results if r.get("case") == case]
+        sides = {s: [r for r in cres if r.get("side") == s] for s in ("hyperlane", "dpdk")}
+        unavailable = {s: next((r.get("unavailable") for r in rs if r.get("unavailable")), None)
+                       for s, rs in sides.items()}
+        for s, rs in sides.items():
+            for r in rs:
+                if not r.get("ok") and not r.get("unavailable"):
+                    problems.append("%s/%s run %s: %s" % (case, s, r.get("run"), r.get("error", "failed")))
+                for n in r.get("notes", []):
+                    problems.append("%s/%s run %s: %s" % (case, s, r.get("run"), n))
+        keys = []
+        for r in cres:
+            for k in r.get("metrics", {}):
+                if k not in keys:
+                    keys.append(k)
+        if not keys:
+            keys = ["(no result)"]
+        for key in keys:
+            row = {"case": case, "metric": key, "unit": None, "better": None, "label": None,
+                   "conditions": meta.get("conditions", {}).get(case, "")}
+            for s, rs in sides.items():
+                vals, nss = [], []
+                for r in rs:
+                    m = r.get("metrics", {}).get(key)
+                    if r.get("ok") and m and isinstance(m.get("value"), (int, float)) \
+                            and not math.isnan(m["value"]):
+                        vals.append(m["value"])
+                        if isinstance(m.get("ns"), (int, float)):
+                            nss.append(m["ns"])
+                        row["unit"] = row["unit"] or m.get("unit")
+                        row["better"] = row["better"] or m.get("better")
+                        row["label"] = row["label"] or m.get("label")
+                mems = sorted({str(r.get("memory")) for r in rs if r.get("memory")})
+                row[s] = {"values": vals, "min": min(vals) if vals else None,
+                          "median": median(vals), "max": max(vals) if vals else None,
+                          "nsMedian": median(nss), "runs": len(rs), "memory": mems,
+                          "unavailable": unavailable[s]}
+            h, d = row["hyperlane"]["median"], row["dpdk"]["median"]
+            if unavailable["dpdk"]:
+                row["ratio"] = None
+                row["ratioText"] = "DPDK cannot run: " + unavailable["dpdk"]
+            elif h is None or d is None or d == 0:
+                row["ratio"] = None
+                row["ratioText"] = "n/a (%s side has no figure)" % ("Hyperlane" if h is None else "DPDK")
+            else:
+                row["ratio"] = h / d
+                row["ratioText"] = "%.2f" % (h / d)
+            table.append(row)
+
+    lines = []
+    lines.append("## Hyperlane vs DPDK %s — %s" % (meta.get("dpdkVersion", ""), meta.get("startedUtc", "")))
+    lines.append("")
+    lines.append("%d run(s) per side per case, interleaved Hyperlane/DPDK; duration %s s per forwarding run; "
+                 "host: %s" % (meta.get("runs", 0), meta.get("duration"), meta.get("host", "")))
+    lines.append("")
+    lines.append("| case | metric | unit | Hyperlane min / **median** / max | DPDK min / **median** / max "
+                 "| ratio HL/DPDK (median) | conditions |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for row in table:
+        def cell(s):
+            x = row[s]
+            if x["unavailable"]:
+                return "cannot run"
+            if not x["values"]:
+                return "–"
+            return "%s / **%s** / %s" % (fmt(x["min"], row["unit"]), fmt(x["median"], row["unit"]),
+                                         fmt(x["max"], row["unit"]))
+        better = {"higher": " (higher is better)", "lower": " (lower is better)"}.get(row["better"], "")
+        memtxt = "memory: HL %s, DPDK %s" % (", ".join(row["hyperlane"]["memory"]) or "?",
+                                             ", ".join(row["dpdk"]["memory"]) or "?")
+        cond = row["conditions"]
+        cond = (cond + "; " if cond else "") + memtxt
+        lines.append("| %s | %s | %s%s | %s | %s | %s | %s |" % (
+            row["case"], row["label"] or row["metric"], row["unit"] or "", better, cell("hyperlane"),
+            cell("dpdk"), row["ratioText"], cond))
+    micro = [r for r in table if r["unit"] == "cycles/obj"]
+    if micro:
+        lines.append("")
+        lines.append("Micro benchmarks per object (medians; cycles = TSC cycles, Hyperlane: ns x TSC GHz):")
+        lines.append("")
+        lines.append("| metric | Hyperlane ns | Hyperlane cycles | DPDK ns | DPDK cycles | HL/DPDK |")
+        lines.append("|---|---|---|---|---|---|")
+        for r in micro:
+            lines.append("| %s | %s | %s | %s | %s | %s |" % (
+                r["label"] or r["metric"], fmt(r["hyperlane"]["nsMedian"], "ns"),
+                fmt(r["hyperlane"]["median"], "c"), fmt(r["dpdk"]["nsMedian"], "ns"),
+                fmt(r["dpdk"]["median"], "c"), r["ratioText"]))
+    lines.append("")
+    lines.append("Ratio = Hyperlane median / DPDK median: for Mpps above 1 means Hyperlane is faster, for "
+                 "cycles/obj above 1 means Hyperlane is slower. Differences under ~30% in the "
+                 "framework-bound cases are within this machine's noise (dpdk-peer.md §6).")
+    if meta.get("load"):
+        lines.append("")
+        lines.append("Load: before: %s; after: %s" % (meta["load"].get("before", "?"), meta["load"].get("after", "?")))
+    if problems:
+        lines.append("")
+        lines.append("Notes:")
+        for p in problems:
+            lines.append("- " + p)
+    mixed = [r["case"] for r in table
+             if any("AnonymousThp" in m for m in r["hyperlane"]["memory"])
+             and any("4 KiB" in m for m in r["dpdk"]["memory"])]
+    if mixed:
+        lines.append("")
+        lines.append("Memory caveat (%s): without reserved hugepages DPDK --no-huge runs on 4 KiB pages, while "
+                     "Hyperlane's anonymous memory asks for transparent hugepages (MADV_HUGEPAGE), which the "
+                     "kernel may grant; that favours Hyperlane on mbuf-heavy paths. For like-for-like figures "
+                     "run with --hugepages N (both sides then use 2 MiB hugetlb pages)."
+                     % ", ".join(sorted(set(mixed))))
+    md = "\n".join(lines) + "\n"
+
+    out = {"meta": meta, "table": table, "results": results, "problems": problems, "markdown": md}
+    with open(out_json, "w", encoding="utf-8") as f:
+        json.dump(out, f, indent=2)
+    sys.stdout.write(md)
+    # Exit 3 when some case has no figure at all on the Hyperlane side (for --quick).
+    missing = [r for r in table if r["hyperlane"]["median"] is None
+               or (r["dpdk"]["median"] is None and not r["dpdk"]["unavailable"])]
+    return 3 if missing else 0
+
+
+def simple(case, side, run, key, msg):
+    return {"case": case, "side": side, "run": int(run), "ok": False, "metrics": {}, "notes": [], key: msg}
+
+
+def main(argv):
+    if len(argv) < 2:
+        die(__doc__)
+    cmd, args = argv[1], argv[2:]
+    if cmd == "testpmd-stats":
+        out = cmd_testpmd_stats(*args)
+    elif cmd == "null-io":
+        out = cmd_null_io(*args)
+    elif cmd == "ringperf":
+        out = parse_ringperf(read(args[0]))
+    elif cmd == "mpbench":
+        out = parse_mpbench(read(args[0]))
+    elif cmd == "micro-hyperlane":
+        out = cmd_micro_hyperlane(*args)
+    elif cmd == "micro-dpdk":
+        out = cmd_micro_dpdk(*args)
+    elif cmd == "failed":
+        out = simple(args[0], args[1], args[2], "error", " ".join(args[3:]))
+    elif cmd == "unavailable":
+        out = simple(args[0], args[1], args[2], "unavailable", " ".join(args[3:]))
+    elif cmd == "edit":
+        path, op = args[0], args[1]
+        try:
+            res = json.loads(read(path))
+        except (OSError, ValueError):
+            res = {"ok": False, "metrics": {}, "notes": [], "error": "no result written"}
+        if op == "note":
+            res.setdefault("notes", []).append(args[2])
+        elif op == "set":
+            res[args[2]] = args[3]
+        else:
+            die("edit: unknown op %s" % op)
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(res, f, indent=2)
+        return 0
+    elif cmd == "finalize":
+        path, case, side, run, rc = args
+        try:
+            res = json.loads(read(path))
+        except (OSError, ValueError):
+            res = {"ok": False, "metrics": {}, "notes": []}
+        res["case"], res["side"], res["run"] = case, side, int(run)
+        res.setdefault("metrics", {})
+        res.setdefault("notes", [])
+        res["exitStatus"] = int(rc)
+        thp = res.get("thpAnonHugePagesKiB")
+        if thp is not None and res.get("memory") == "AnonymousThp":
+            try:
+                kb = int(thp)
+                res["memory"] = "AnonymousThp (THP pages in use)" if kb > 0 else "AnonymousThp (no THP pages: 4 KiB)"
+            except ValueError:
+                pass
+        if not res.get("metrics") and not res.get("unavailable"):
+            res["ok"] = False
+            res.setdefault("error", "no figure (case function exit status %s)" % rc)
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(res, f, indent=2)
+        m = res.get("metrics", {})
+        summary = ", ".join("%s=%.3f %s" % (k, v["value"], v.get("unit", "")) for k, v in m.items()
+                            if isinstance(v.get("value"), (int, float)))
+        print(summary or res.get("unavailable") or res.get("error") or "no figure")
+        return 0
+    elif cmd == "report":
+        return cmd_report(*args)
+    else:
+        die("unknown command %s\n%s" % (cmd, __doc__))
+    json.dump(out, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

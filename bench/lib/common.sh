@@ -1,0 +1,203 @@
+# shellcheck shell=bash
+# Shared helpers for bench/run.sh and the case files in bench/cases/. Sourced, not run.
+#
+# What it owns (so that nothing is left behind, whatever happens):
+#   - child processes started through hlb_run (killed on exit, error, Ctrl-C, SIGTERM);
+#   - the hugepage reservation made by hlb_hugepages_reserve (the previous nr_hugepages is
+#     ALWAYS written back on exit);
+#   - DPDK runtime dirs /var/run/dpdk/<prefix> of prefixes made by hlb_dpdk_prefix;
+#   - the temporary work dir $HLB_TMP.
+
+HLB_PIDS=()
+HLB_PREFIXES=()
+HLB_HP_SAVED=""
+HLB_TMP=""
+HLB_CLEANED=0
+
+hlb_log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+hlb_die() { hlb_log "error: $*"; exit 1; }
+
+# hlb_init_tmp: private temp dir for this suite run (removed on exit).
+hlb_init_tmp() {
+  HLB_TMP=$(mktemp -d /tmp/hlbench.XXXXXX)
+}
+
+# hlb_dpdk_prefix NAME: sets HLB_PREFIX to a unique --file-prefix (hlb_NAME_<pid>_<n>) that cleanup
+# will remove. Not for $(...): the registration must happen in this shell.
+HLB_PREFIX_SEQ=0
+HLB_PREFIX=""
+hlb_dpdk_prefix() {
+  HLB_PREFIX_SEQ=$((HLB_PREFIX_SEQ + 1))
+  HLB_PREFIX="hlb_${1}_$$_${HLB_PREFIX_SEQ}"
+  HLB_PREFIXES+=("$HLB_PREFIX")
+}
+
+hlb_remove_prefix_dirs() {
+  local p
+  for p in "${HLB_PREFIXES[@]}"; do
+    [[ -n "$p" && -d "/var/run/dpdk/$p" ]] && rm -rf -- "/var/run/dpdk/$p"
+  done
+  return 0
+}
+
+# hlb_run TIMEOUT STDOUT STDERR CMD...: runs CMD under `timeout -k 5 TIMEOUT` in the background and
+# waits for it, so a signal to the suite reaches the trap at once and the trap can kill the child.
+# Returns CMD's exit status (124 when timeout stopped it, which is how testpmd runs are ended).
+hlb_run() {
+  local limit=$1 out=$2 err=$3
+  shift 3
+  timeout -k 5 "$limit" "$@" </dev/null >"$out" 2>"$err" &
+  local pid=$!
+  HLB_PIDS+=("$pid")
+  local rc=0
+  wait "$pid" || rc=$?
+  hlb_reap "$pid"
+  return "$rc"
+}
+
+hlb_kill_children() {
+  local p
+  for p in "${HLB_PIDS[@]}"; do
+    # timeout forwards TERM to its child (it runs it in its own process group); helper
+    # subshells get their children (a sleep) ended too.
+    pkill -TERM -P "$p" 2>/dev/null || true
+    kill -TERM "$p" 2>/dev/null || true
+  done
+  for p in "${HLB_PIDS[@]}"; do
+    local _
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+      kill -0 "$p" 2>/dev/null || break
+      sleep 0.5
+    done
+    pkill -KILL -P "$p" 2>/dev/null || true
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  HLB_PIDS=()
+}
+
+# hlb_sample_thp PATTERN DELAY OUT: in the background, after DELAY seconds, writes to OUT the
+# AnonHugePages (kB of anonymous memory on transparent 2 MiB pages) of the dotnet process whose
+# command line matches PATTERN. HLB_BG_PID is the sampler (end it with hlb_stop_bg). Tells
+# whether Hyperlane's MADV_HUGEPAGE memory really got THP.
+hlb_sample_thp() {
+  local pattern=$1 delay=$2 out=$3
+  (
+    sleep "$delay"
+    for pid in $(pgrep -f -- "$pattern"); do
+      [[ "$(ps -o comm= -p "$pid" 2>/dev/null)" == dotnet ]] || continue
+      awk '/^AnonHugePages:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null >"$out"
+      break
+    done
+  ) &
+  HLB_BG_PID=$!
+  HLB_PIDS+=("$HLB_BG_PID")
+}
+
+# hlb_stop_bg PID: ends a background helper of ours if it still runs, then reaps it.
+hlb_stop_bg() {
+  pkill -TERM -P "$1" 2>/dev/null || true
+  kill -TERM "$1" 2>/dev/null || true
+  hlb_reap "$1"
+}
+
+# hlb_reap PID: waits for a background helper and forgets it (so cleanup never signals a PID
+# that may have been reused).
+hlb_reap() {
+  local pid=$1 keep=() p
+  wait "$pid" 2>/dev/null || true
+  for p in "${HLB_PIDS[@]}"; do [[ "$p" != "$pid" ]] && keep+=("$p"); done
+  HLB_PIDS=("${keep[@]}")
+}
+
+# --- hugepages --------------------------------------------------------------------------------
+
+hlb_hugepages_total() { cat /proc/sys/vm/nr_hugepages; }
+hlb_hugepages_free() { cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0; }
+
+# hlb_hugepages_reserve N: reserve N 2 MiB pages for this run; the old value comes back on exit.
+hlb_hugepages_reserve() {
+  local want=$1
+  [[ -w /proc/sys/vm/nr_hugepages ]] || hlb_die "--hugepages needs root (cannot write /proc/sys/vm/nr_hugepages)"
+  HLB_HP_SAVED=$(hlb_hugepages_total)
+  echo "$want" >/proc/sys/vm/nr_hugepages
+  local got
+  got=$(hlb_hugepages_total)
+  hlb_log "hugepages: reserved $got x 2 MiB (asked $want, was $HLB_HP_SAVED; restored on exit)"
+  [[ "$got" -ge "$want" ]] || hlb_log "warning: only $got of $want hugepages could be reserved"
+}
+
+hlb_hugepages_restore() {
+  if [[ -n "$HLB_HP_SAVED" ]]; then
+    echo "$HLB_HP_SAVED" >/proc/sys/vm/nr_hugepages 2>/dev/null || true
+    hlb_log "hugepages: restored nr_hugepages=$(hlb_hugepages_total) (was $HLB_HP_SAVED before the run)"
+    HLB_HP_SAVED=""
+  fi
+}
+
+# hlb_dpdk_mem_args MB: EAL memory flags for the current memory mode (hugepages when any are
+# reserved, else --no-huge -m MB) in the array HLB_DPDK_MEM_ARGS, and HLB_DPDK_MEMMODE, a human
+# string for the report.
+# shellcheck disable=SC2034  # both are read by the callers
+hlb_dpdk_mem_args() {
+  local mb=$1
+  if [[ "$(hlb_hugepages_total)" -gt 0 ]]; then
+    HLB_DPDK_MEMMODE="hugepages 2 MiB (--in-memory)"
+    HLB_DPDK_MEM_ARGS=(--in-memory)
+  else
+    HLB_DPDK_MEMMODE="4 KiB pages (--no-huge -m $mb)"
+    HLB_DPDK_MEM_ARGS=(--no-huge -m "$mb")
+  fi
+}
+
+# --- exit -------------------------------------------------------------------------------------
+
+hlb_cleanup() {
+  [[ "$HLB_CLEANED" == 1 ]] && return 0
+  HLB_CLEANED=1
+  hlb_kill_children
+  hlb_remove_prefix_dirs
+  hlb_hugepages_restore
+  [[ -n "$HLB_TMP" && -d "$HLB_TMP" && -z "${HLB_KEEP_TMP:-}" ]] && rm -rf -- "$HLB_TMP"
+  return 0
+}
+
+hlb_install_traps() {
+  trap 'rc=$?; hlb_cleanup; exit $rc' EXIT
+  trap 'hlb_log "interrupted"; hlb_cleanup; exit 130' INT
+  trap 'hlb_log "terminated"; hlb_cleanup; exit 143' TERM
+}
+
+# --- load -------------------------------------------------------------------------------------
+
+# hlb_load_snapshot: one line describing other load on the machine, for the report: load average,
+# how busy the CPUs were over one second (from /proc/stat), and the processes then using the most
+# CPU (lifetime average, so long-lived ones look calmer than they are).
+hlb_load_snapshot() {
+  local la busy top
+  la=$(cut -d' ' -f1-3 /proc/loadavg)
+  busy=$(
+    read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ </proc/stat
+    sleep 1
+    read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ </proc/stat
+    t=$(((u2 + n2 + s2 + i2 + w2 + q2 + sq2 + st2) - (u1 + n1 + s1 + i1 + w1 + q1 + sq1 + st1)))
+    b=$((t - (i2 - i1) - (w2 - w1)))
+    ((t > 0)) && echo "$((100 * b / t))%" || echo "?"
+  )
+  top=$(ps -eo pcpu=,comm= --sort=-pcpu 2>/dev/null | awk '$1 > 10 {printf "%s(%s%%) ", $2, $1}' | head -c 200)
+  printf 'loadavg %s; CPUs busy %s over 1 s; top: %s' "$la" "$busy" "${top:-none}"
+}
+
+# --- case results -----------------------------------------------------------------------------
+
+# hlb_result failed|unavailable CASE SIDE RUN DIR MESSAGE...: writes DIR/result.json saying so.
+hlb_result() {
+  local kind=$1 case=$2 side=$3 run=$4 dir=$5
+  shift 5
+  python3 "$HLB_LIB/benchlib.py" "$kind" "$case" "$side" "$run" "$*" >"$dir/result.json"
+}
+
+# hlb_result_note DIR MESSAGE: appends a note to DIR/result.json.
+hlb_result_note() { python3 "$HLB_LIB/benchlib.py" edit "$1/result.json" note "$2"; }
+
+# hlb_result_set DIR KEY VALUE: sets a top-level string field of DIR/result.json.
+hlb_result_set() { python3 "$HLB_LIB/benchlib.py" edit "$1/result.json" set "$2" "$3"; }

@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# Hyperlane vs DPDK 22.11, side by side, on this machine. See docs/performance.md.
+#
+# Usage: bench/run.sh [--runs N] [--duration S] [--cases a,b] [--quick] [--hugepages N]
+#                     [--no-build] [--keep-tmp] [--list]
+#   --runs N        runs per side per case (default 3); the sides alternate: HL, DPDK, HL, DPDK, ...
+#   --duration S    seconds per forwarding run (default 8)
+#   --cases a,b     cases to run (default: all; --list shows them)
+#   --quick         smoke test: 1 run, 3 s, short micro jobs; exits non-zero unless every case
+#                   produced a figure on both sides (or says why DPDK cannot run)
+#   --hugepages N   reserve N 2 MiB hugepages for the run (both sides then use them); the previous
+#                   /proc/sys/vm/nr_hugepages is restored on exit, error or Ctrl-C. Default: leave
+#                   the reservation as it is (0 means both sides run on 4 KiB pages)
+#   --no-build      do not build the Hyperlane CLI and benchmarks first (use what is in bin/Release)
+#   --keep-tmp      keep the temporary work dir
+# Environment: HLB_HYPERLANE_CMD overrides the Hyperlane command (default:
+#   dotnet src/Hyperlane.Cli/bin/Release/net10.0/hyperlane.dll).
+#
+# Output: a Markdown table on stdout; bench/results/<UTC date-time>.json (+ .md, and raw logs in
+# bench/results/<UTC date-time>/). bench/results/ is not in git.
+#
+# Adding a case: create bench/cases/<name>.sh defining
+#   <name>_describe            one line: what it measures
+#   <name>_conditions          one line: cores, packet size, burst, descriptors, ...
+#   <name>_needs               what must be built first: "cli", "benchmarks" or nothing
+#   <name>_hyperlane RUN DIR   one Hyperlane run; writes DIR/result.json (benchlib.py format)
+#   <name>_dpdk RUN DIR        one DPDK run; same; when DPDK cannot run here, write an
+#                              "unavailable" result (hlb_result unavailable ...) and return 3
+# and add <name> to HLB_ALL_CASES below. Helpers (hlb_run, hlb_dpdk_prefix, hlb_dpdk_mem_args,
+# hlb_result, ...) are in bench/lib/common.sh; parsers in bench/lib/benchlib.py.
+set -euo pipefail
+
+HLB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HLB_LIB=$HLB_ROOT/bench/lib
+# shellcheck source=lib/common.sh
+source "$HLB_LIB/common.sh"
+
+HLB_ALL_CASES=(null_io micro)
+
+runs=3
+HLB_DURATION=8
+HLB_QUICK=0
+cases_arg=""
+hugepages=""
+build=1
+runs_set=0
+duration_set=0
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --runs) runs=${2:?}; runs_set=1; shift 2 ;;
+    --duration) HLB_DURATION=${2:?}; duration_set=1; shift 2 ;;
+    --cases) cases_arg=${2:?}; shift 2 ;;
+    --quick) HLB_QUICK=1; shift ;;
+    --hugepages) hugepages=${2:?}; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --keep-tmp) export HLB_KEEP_TMP=1; shift ;;
+    --list)
+      for c in "${HLB_ALL_CASES[@]}"; do
+        # shellcheck source=/dev/null
+        source "$HLB_ROOT/bench/cases/$c.sh"
+        printf '%-10s %s\n' "$c" "$("${c}_describe")"
+      done
+      exit 0 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+if [[ $HLB_QUICK == 1 ]]; then
+  [[ $runs_set == 1 ]] || runs=1
+  [[ $duration_set == 1 ]] || HLB_DURATION=3
+fi
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || hlb_die "--runs must be a positive integer"
+[[ "$HLB_DURATION" =~ ^[1-9][0-9]*$ ]] || hlb_die "--duration must be a positive integer (seconds)"
+[[ -z "$hugepages" || "$hugepages" =~ ^[0-9]+$ ]] || hlb_die "--hugepages must be a number of 2 MiB pages"
+
+if [[ -n "$cases_arg" ]]; then
+  IFS=',' read -r -a cases <<<"$cases_arg"
+else
+  cases=("${HLB_ALL_CASES[@]}")
+fi
+for c in "${cases[@]}"; do
+  [[ " ${HLB_ALL_CASES[*]} " == *" $c "* ]] || hlb_die "unknown case '$c' (known: ${HLB_ALL_CASES[*]})"
+  # shellcheck source=/dev/null
+  source "$HLB_ROOT/bench/cases/$c.sh"
+done
+export HLB_DURATION HLB_QUICK HLB_ROOT HLB_LIB
+
+hlb_install_traps
+hlb_init_tmp
+cd "$HLB_ROOT"
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+resdir=$HLB_ROOT/bench/results
+rawdir=$resdir/$stamp
+mkdir -p "$rawdir/runs"
+load_before=$(hlb_load_snapshot)
+hlb_log "results: $resdir/$stamp.json (raw logs in $rawdir)"
+hlb_log "load before: $load_before"
+
+hp_before=$(hlb_hugepages_total)
+if [[ -n "$hugepages" ]]; then
+  hlb_hugepages_reserve "$hugepages"
+fi
+hp_now=$(hlb_hugepages_total)
+if [[ "$hp_now" -gt 0 ]]; then
+  memmode="hugepages: $hp_now x 2 MiB reserved ($(hlb_hugepages_free) free); DPDK --in-memory"
+else
+  memmode="no hugepages reserved: DPDK --no-huge, Hyperlane 4 KiB pages (+THP)"
+fi
+hlb_log "memory: $memmode"
+
+# --- build what the selected cases need --------------------------------------------------------
+needs=" "
+for c in "${cases[@]}"; do needs+="$("${c}_needs") "; done
+
+dotnet_build() { # PROJECT LOG
+  dotnet build "$1" -c Release --disable-build-servers -nologo -v q >"$2" 2>&1
+}
+
+HLB_HYPERLANE=()
+HLB_HYPERLANE_WHY=""
+if [[ "$needs" == *" cli "* ]]; then
+  if [[ -n "${HLB_HYPERLANE_CMD:-}" ]]; then
+    read -r -a HLB_HYPERLANE <<<"$HLB_HYPERLANE_CMD"
+  elif [[ ! -f "$HLB_ROOT/src/Hyperlane.Cli/Hyperlane.Cli.csproj" ]]; then
+    HLB_HYPERLANE_WHY="src/Hyperlane.Cli does not exist"
+  else
+    ok=1
+    if [[ $build == 1 ]]; then
+      hlb_log "building src/Hyperlane.Cli (Release)"
+      dotnet_build src/Hyperlane.Cli "$rawdir/build-cli.log" || ok=0
+    fi
+    dll=$HLB_ROOT/src/Hyperlane.Cli/bin/Release/net10.0/hyperlane.dll
+    if [[ $ok == 0 ]]; then
+      HLB_HYPERLANE_WHY="build failed: $(grep -m3 -E 'error' "$rawdir/build-cli.log" | tr '\n' ' ' | head -c 400)"
+    elif [[ ! -f "$dll" ]]; then
+      HLB_HYPERLANE_WHY="$dll not found"
+    else
+      HLB_HYPERLANE=(dotnet "$dll")
+    fi
+  fi
+  [[ ${#HLB_HYPERLANE[@]} -gt 0 ]] || hlb_log "warning: Hyperlane CLI unavailable: $HLB_HYPERLANE_WHY"
+fi
+
+HLB_BENCH_DLL=""
+HLB_BENCH_WHY=""
+if [[ "$needs" == *" benchmarks "* ]]; then
+  ok=1
+  if [[ $build == 1 ]]; then
+    hlb_log "building bench/Hyperlane.Benchmarks (Release)"
+    dotnet_build bench/Hyperlane.Benchmarks "$rawdir/build-benchmarks.log" || ok=0
+  fi
+  dll=$HLB_ROOT/bench/Hyperlane.Benchmarks/bin/Release/net10.0/Hyperlane.Benchmarks.dll
+  if [[ $ok == 0 ]]; then
+    HLB_BENCH_WHY="build failed: $(grep -m3 -E 'error' "$rawdir/build-benchmarks.log" | tr '\n' ' ' | head -c 400)"
+  elif [[ ! -f "$dll" ]]; then
+    HLB_BENCH_WHY="$dll not found"
+  else
+    HLB_BENCH_DLL=$dll
+  fi
+  [[ -n "$HLB_BENCH_DLL" ]] || hlb_log "warning: benchmarks unavailable: $HLB_BENCH_WHY"
+fi
+
+# --- runs: A, B, A, B, ... -------------------------------------------------------------------
+for ((run = 1; run <= runs; run++)); do
+  for c in "${cases[@]}"; do
+    for side in hyperlane dpdk; do
+      dir=$rawdir/$c/$side-$run
+      mkdir -p "$dir"
+      hlb_log "run $run/$runs: $c / $side"
+      rc=0
+      "${c}_${side}" "$run" "$dir" || rc=$?
+      [[ -f "$dir/result.json" ]] || hlb_result failed "$c" "$side" "$run" "$dir" "case function exited $rc without a result"
+      hlb_result_set "$dir" loadavg1 "$(cut -d' ' -f1 /proc/loadavg)"
+      figure=$(python3 "$HLB_LIB/benchlib.py" finalize "$dir/result.json" "$c" "$side" "$run" "$rc")
+      cp "$dir/result.json" "$rawdir/runs/$c-$side-$run.json"
+      hlb_log "run $run/$runs: $c / $side: $figure"
+    done
+  done
+done
+
+# --- report ------------------------------------------------------------------------------------
+load_after=$(hlb_load_snapshot)
+hlb_log "load after: $load_after"
+
+conditions_json=$(
+  for c in "${cases[@]}"; do printf '%s\t%s\n' "$c" "$("${c}_conditions")"; done |
+    python3 -c 'import json,sys; print(json.dumps(dict(l.rstrip("\n").split("\t",1) for l in sys.stdin if l.strip())))'
+)
+git_rev=$(git -C "$HLB_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -n "$(git -C "$HLB_ROOT" status --porcelain -- src 2>/dev/null)" ]] && git_rev+="+dirty"
+HLB_META_CASES="${cases[*]}" HLB_META_CONDITIONS="$conditions_json" \
+HLB_META_RUNS=$runs HLB_META_STAMP=$stamp HLB_META_MEMMODE="$memmode" \
+HLB_META_HP_BEFORE=$hp_before HLB_META_HP_RUN=$hp_now HLB_META_GIT=$git_rev \
+HLB_META_LOAD_BEFORE="$load_before" HLB_META_LOAD_AFTER="$load_after" \
+HLB_META_DPDK="$(pkg-config --modversion libdpdk 2>/dev/null || dpkg-query -W -f='${Version}' dpdk 2>/dev/null || echo unknown)" \
+HLB_META_DOTNET="$(dotnet --version 2>/dev/null || echo unknown)" \
+HLB_META_CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
+HLB_META_MHZ="$(grep -m1 'cpu MHz' /proc/cpuinfo | cut -d: -f2- | tr -d ' ')" \
+python3 - "$rawdir/meta.json" <<'PY'
+import json, os, sys, platform
+e = os.environ
+meta = {
+    "startedUtc": e["HLB_META_STAMP"],
+    "cases": e["HLB_META_CASES"].split(),
+    "conditions": json.loads(e["HLB_META_CONDITIONS"]),
+    "runs": int(e["HLB_META_RUNS"]),
+    "duration": int(e["HLB_DURATION"]),
+    "quick": e["HLB_QUICK"] == "1",
+    "memoryMode": e["HLB_META_MEMMODE"],
+    "hugepagesBefore": int(e["HLB_META_HP_BEFORE"]),
+    "hugepagesDuringRun": int(e["HLB_META_HP_RUN"]),
+    "git": e["HLB_META_GIT"],
+    "dpdkVersion": e["HLB_META_DPDK"],
+    "dotnet": e["HLB_META_DOTNET"],
+    "host": "%s, %d CPUs, %s, TSC %s MHz, kernel %s" % (
+        platform.node(), os.cpu_count(), e["HLB_META_CPU"], e["HLB_META_MHZ"], platform.release()),
+    "load": {"before": e["HLB_META_LOAD_BEFORE"], "after": e["HLB_META_LOAD_AFTER"]},
+    "order": "per run: every case, Hyperlane then DPDK (A, B, A, B, ...)",
+}
+with open(sys.argv[1], "w") as f:
+    json.dump(meta, f, indent=2)
+PY
+
+rc=0
+python3 "$HLB_LIB/benchlib.py" report "$rawdir/runs" "$rawdir/meta.json" "$resdir/$stamp.json" \
+  >"$resdir/$stamp.md" || rc=$?
+cat "$resdir/$stamp.md"
+hlb_log "wrote $resdir/$stamp.json and $resdir/$stamp.md"
+if [[ $rc == 3 ]]; then
+  hlb_log "some case has no figure on one side (see Notes above)"
+  [[ $HLB_QUICK == 1 ]] && exit 1
+fi
+[[ $rc == 0 || $rc == 3 ]] || exit "$rc"
+exit 0

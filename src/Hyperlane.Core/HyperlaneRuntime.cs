@@ -71,17 +71,7 @@ public sealed partial class HyperlaneRuntime : IDisposable
         {
             try
             {
-                if (p.Owner is { } owner)
-                {
-                    using (owner.Enter())
-                    {
-                        p.Close();
-                    }
-                }
-                else
-                {
-                    p.Close();
-                }
+                p.CloseOnBehalfOfOwner();
             }
             catch (Exception ex)
             {

@@ -111,17 +111,7 @@ public sealed partial class VdevBus
         {
             try
             {
-                if (p.Owner is { } owner)
-                {
-                    using (owner.Enter())
-                    {
-                        p.Close();
-                    }
-                }
-                else
-                {
-                    p.Close();
-                }
+                p.CloseOnBehalfOfOwner();
             }
             catch (Exception ex)
             {

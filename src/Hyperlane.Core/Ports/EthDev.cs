@@ -347,6 +347,22 @@ public abstract class EthDev
         failure?.Throw();
     }
 
+    /// <summary>Closes the port as its owner would (the bus and the runtime tear down owned ports too).</summary>
+    internal void CloseOnBehalfOfOwner()
+    {
+        if (Owner is { } owner)
+        {
+            using (owner.Enter())
+            {
+                Close();
+            }
+        }
+        else
+        {
+            Close();
+        }
+    }
+
     /// <summary>Resets the device (rte_eth_dev_reset): stops it, lets the driver recover, and leaves it unconfigured.</summary>
     public void Reset()
     {

@@ -55,6 +55,10 @@ public sealed unsafe class MemoryRegion : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         options ??= RegionOptions.Default;
+        if (options.RequireHugepages && !options.AllowHugepages)
+        {
+            throw new ArgumentException($"region '{name}': RequireHugepages and AllowHugepages = false contradict each other", nameof(options));
+        }
 
         string hugeNote;
         if (options.AllowHugepages)
@@ -78,7 +82,9 @@ public sealed unsafe class MemoryRegion : IDisposable
 
             if (options.RequireHugepages)
             {
-                throw new InvalidOperationException($"region '{name}': hugepages required but not available: {hugeNote} (reserve them with: echo {pages} > /proc/sys/vm/nr_hugepages)");
+                // Pages already in use stay in use: reserve that many plus the ones this region needs.
+                long reserve = huge.Total - huge.Free + pages;
+                throw new InvalidOperationException($"region '{name}': hugepages required but not available: {hugeNote} (reserve them with: echo {reserve} > /proc/sys/vm/nr_hugepages)");
             }
         }
         else
@@ -92,7 +98,7 @@ public sealed unsafe class MemoryRegion : IDisposable
     /// <summary>Bytes at <paramref name="offset"/>, bounds-checked against the region.</summary>
     public Span<byte> AsSpan(long offset, int length)
     {
-        if (offset < 0 || length < 0 || offset + length > Size)
+        if (offset < 0 || length < 0 || offset > Size - length)
         {
             throw new ArgumentOutOfRangeException(nameof(offset), $"[{offset}, +{length}) is outside region '{Name}' of {Size} bytes");
         }
@@ -129,7 +135,7 @@ public sealed unsafe class MemoryRegion : IDisposable
 
     private static MemoryRegion? TryHugetlb(string name, long size, out Errno error)
     {
-        var r = MemFd.TryCreate("hyperlane:" + name, MemFd.MFD_CLOEXEC | MemFd.MFD_HUGETLB, size, out SafeFd? fd);
+        var r = MemFd.TryCreate("hyperlane:" + name, MemFd.MFD_CLOEXEC | MemFd.MFD_HUGETLB | MemFd.MFD_HUGE_2MB, size, out SafeFd? fd);
         if (!r.IsSuccess)
         {
             error = r.Error;

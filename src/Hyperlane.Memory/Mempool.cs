@@ -28,6 +28,7 @@ public sealed unsafe class Mempool : IDisposable
     private readonly nint objectsStart;
     private readonly long objectsEnd;
     private int disposed;
+    private long doubleFreeCount;
 
     private Mempool(string name, int count, int elementSize, int cacheSize, ushort dataRoomSize, ushort privSize, RegionOptions? regionOptions)
     {
@@ -36,7 +37,7 @@ public sealed unsafe class Mempool : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, 1 << 26);
         ArgumentOutOfRangeException.ThrowIfNegative(cacheSize);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(cacheSize, MaxCacheSize);
-        if (cacheSize > 0 && cacheSize * 3 / 2 > count)
+        if (cacheSize > 0 && cacheSize * 3 > count * 2) // cache * 1.5 > count, without truncating
         {
             throw new ArgumentOutOfRangeException(nameof(cacheSize), $"mempool '{name}': cache of {cacheSize} is too large for {count} objects (at most {count * 2 / 3})");
         }
@@ -112,7 +113,7 @@ public sealed unsafe class Mempool : IDisposable
     public int InUseCount => Audit().InUse;
 
     /// <summary>Objects returned that the pool had no room for: a double free somewhere. Should stay 0.</summary>
-    public long DoubleFreeCount { get; private set; }
+    public long DoubleFreeCount => Interlocked.Read(ref doubleFreeCount);
 
     /// <summary>Creates a pool of <paramref name="count"/> packet mbufs (rte_pktmbuf_pool_create).</summary>
     public static Mempool CreatePacketPool(string name, int count, int cacheSize = 256, int dataRoomSize = DefaultDataRoomSize, int privateSize = 0, RegionOptions? region = null)
@@ -412,7 +413,7 @@ public sealed unsafe class Mempool : IDisposable
         int done = ring.EnqueueBurst(objects);
         if (done != objects.Length)
         {
-            DoubleFreeCount += objects.Length - done;
+            Interlocked.Add(ref doubleFreeCount, objects.Length - done);
         }
     }
 

@@ -3,8 +3,10 @@ using System.Globalization;
 using Hyperlane.Core;
 using Hyperlane.Core.Ports;
 using Hyperlane.Memory;
+using Hyperlane.Net.AfPacket;
 using Hyperlane.Net.Null;
 using Hyperlane.Net.Ring;
+using Hyperlane.Net.Tap;
 using Hyperlane.Packets;
 using Microsoft.Extensions.Logging;
 
@@ -50,7 +52,7 @@ public sealed class TestPmdSession : IDisposable
             {
                 Lcores = lcores,
                 LoggerFactory = loggerFactory,
-                Drivers = [new NullDriver(), new RingDriver()],
+                Drivers = [new NullDriver(), new RingDriver(), new TapDriver(), new TunDriver(), new AfPacketDriver()],
             });
         }
         catch (ArgumentException ex)

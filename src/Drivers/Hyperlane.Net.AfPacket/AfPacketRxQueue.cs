@@ -61,9 +61,10 @@ internal sealed class AfPacketRxQueue : EthRxQueue
                 continue;
             }
 
-            if (h.Snaplen == 0 || h.Snaplen != h.Len)
+            if (h.Snaplen == 0 || h.Snaplen != h.Len || h.Snaplen > Mbuf.MaxPacketLength)
             {
-                // Truncated by the ring (packet larger than a block can hold): never deliver part of a frame.
+                // Truncated by the ring (packet larger than a block can hold), or longer than any mbuf chain
+                // may be: never deliver part of a frame, and never retry one that cannot fit (that would stall the queue).
                 Counters.Errors++;
             }
             else

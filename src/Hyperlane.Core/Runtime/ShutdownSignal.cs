@@ -4,10 +4,17 @@ namespace Hyperlane.Core.Runtime;
 
 /// <summary>
 /// Turns SIGINT and SIGTERM into a cancellation, so forwarding stops cleanly and final stats print
-/// instead of the process dying. A second signal while shutting down exits at once.
+/// instead of the process dying. A signal repeated within <see cref="RepeatWindow"/> is the same request
+/// (GNU timeout sends SIGTERM to the command and again to its process group); one that comes later,
+/// while shutting down, ends the process at once.
 /// </summary>
 public sealed class ShutdownSignal : IDisposable
 {
+    /// <summary>Signals closer together than this count as one request.</summary>
+    public static readonly TimeSpan RepeatWindow = TimeSpan.FromSeconds(1);
+
+    private long firstSignalTick;
+
     private readonly CancellationTokenSource cts = new();
     private readonly PosixSignalRegistration sigint;
     private readonly PosixSignalRegistration sigterm;
@@ -33,14 +40,20 @@ public sealed class ShutdownSignal : IDisposable
         cts.Dispose();
     }
 
+    /// <summary>Whether a signal arriving <paramref name="sinceFirst"/> after the first one should end the process at once.</summary>
+    public static bool ForcesExit(TimeSpan sinceFirst) => sinceFirst >= RepeatWindow;
+
     private void Handle(PosixSignalContext context)
     {
         if (cts.IsCancellationRequested)
         {
-            return; // second signal: let the default action end the process
+            // A later signal lets the default action end the process; a near-simultaneous one is the same request.
+            context.Cancel = !ForcesExit(TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref firstSignalTick)));
+            return;
         }
 
         context.Cancel = true;
+        Interlocked.Exchange(ref firstSignalTick, Environment.TickCount64);
         Received = context.Signal;
         cts.Cancel();
     }

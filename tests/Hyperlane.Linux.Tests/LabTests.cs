@@ -65,4 +65,20 @@ public class LabTests
         var ex = Assert.Throws<InvalidOperationException>(() => ns.Run(() => throw new InvalidOperationException("inside")));
         Assert.Equal("inside", ex.Message);
     }
+
+    [SkippableFact]
+    public void Taps_addresses_and_routes_are_made_inside_the_namespace()
+    {
+        Requires.NetNamespaces();
+        Requires.Tun();
+        using var ns = NetNamespace.Create();
+        string tap = ns.AddTap("02:00:00:cc:00:09");
+        var (a, _) = ns.AddVethPair();
+        ns.AddAddress(a, "192.0.2.1/24");
+        ns.AddRoute("198.51.100.0/24", via: "192.0.2.2");
+        Assert.True(ns.LinkExists(tap));
+        Assert.False(Syscalls.InterfaceIndex(tap).IsSuccess);
+        Assert.Contains("192.0.2.1/24", ns.Ip("-o", "addr", "show", "dev", a), StringComparison.Ordinal);
+        Assert.Contains("198.51.100.0/24 via 192.0.2.2", ns.Ip("route", "show"), StringComparison.Ordinal);
+    }
 }

@@ -112,6 +112,40 @@ public sealed class NetNamespace : IDisposable
         return (a, b);
     }
 
+    /// <summary>Adds a TAP with a unique name (persistent until deleted or the namespace goes), up; returns its name.</summary>
+    public string AddTap(string? mac = null)
+    {
+        string name = UniqueIfName("hlt");
+        Ip("tuntap", "add", "dev", name, "mode", "tap");
+        if (mac is not null)
+        {
+            Ip("link", "set", name, "address", mac);
+        }
+
+        Ip("link", "set", name, "up");
+        return name;
+    }
+
+    /// <summary>Adds an address (CIDR, e.g. 192.0.2.1/24: use TEST-NET ranges only) to an interface.</summary>
+    public void AddAddress(string ifname, string cidr) => Ip("addr", "add", cidr, "dev", ifname);
+
+    /// <summary>Adds a route inside the namespace (e.g. "198.51.100.0/24", via "192.0.2.2").</summary>
+    public void AddRoute(string destination, string? via = null, string? dev = null)
+    {
+        var args = new List<string> { "route", "add", destination };
+        if (via is not null)
+        {
+            args.AddRange(["via", via]);
+        }
+
+        if (dev is not null)
+        {
+            args.AddRange(["dev", dev]);
+        }
+
+        Ip([.. args]);
+    }
+
     public void SetUp(string ifname) => Ip("link", "set", ifname, "up");
 
     public void SetDown(string ifname) => Ip("link", "set", ifname, "down");

@@ -13,6 +13,10 @@ Subcommands (all print JSON on stdout unless said otherwise):
   null-io SIDE RUN STDOUT [SUMMARY]    result for case null_io (SUMMARY: Hyperlane --summary-json)
   ringperf FILE                        ring_perf_autotest single-lcore bulk 32 figures
   mpbench FILE                         bench/dpdk/mpbench lines
+  kio-tx CASE SIDE RUN STDOUT COUNTERS DEV [SUMMARY]
+                                       result for tap_tx / af_packet_tx (kernel rx counter of DEV)
+  kio-rx CASE SIDE RUN STDOUT GENSTDOUT COUNTERS tap|af_packet RXDEV GENDEV [SUMMARY]
+                                       result for tap_rx / af_packet_rx (the port's Rx-pps)
   micro-hyperlane RUN BDNJSON          result for case micro, Hyperlane side
   micro-dpdk RUN RINGPERF MPBENCH MEM  result for case micro, DPDK side
   edit FILE note MSG | set KEY VALUE   add a note to / set a field of a result file in place
@@ -167,6 +171,238 @@ def cmd_null_io(side, run, stdout_path, summary_path=None):
     res["metrics"]["rx_mpps"] = {
         "value": st["medianMpps"], "unit": "Mpps", "better": "higher",
         "label": "Rx Mpps, sum of both ports", "detail": detail}
+    res["ok"] = True
+    return res
+
+
+# ----------------------------------------------------------------------------------------------
+# kernel-bound cases (tap_tx, tap_rx, af_packet_tx, af_packet_rx; bench/lib/kernel_io.sh)
+
+SAMPLE_MAX_SPREAD = 0.1  # s: a counter dump that took longer has no precise time; dropped
+
+
+def read_counters(path, skipped=None):
+    """The netns sampler's lines "<epoch s before> <epoch s after> <ip -s -j link show JSON>" (or
+    the older "<epoch s> <JSON>") as
+    {ifname: [(t, {"rx_packets": .., "rx_dropped": .., "tx_packets": .., "tx_dropped": ..}), ...]},
+    t the middle of the dump. Dumps that took more than SAMPLE_MAX_SPREAD s are dropped (counted
+    in skipped["slow"] when a dict is given): their counters belong to an unknown moment."""
+    out = {}
+    try:
+        text = read(path)
+    except OSError:
+        return out
+    for line in text.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) < 2:
+            continue
+        try:
+            t = float(parts[0])
+            if len(parts) == 3 and re.match(r"^[0-9.]+$", parts[1]):
+                t1 = float(parts[1])
+                if t1 - t > SAMPLE_MAX_SPREAD:
+                    if skipped is not None:
+                        skipped["slow"] = skipped.get("slow", 0) + 1
+                    continue
+                t = (t + t1) / 2
+                links = json.loads(parts[2])
+            else:
+                links = json.loads(line.split(" ", 1)[1])
+        except ValueError:
+            continue
+        for link in links:
+            st = link.get("stats64") or link.get("stats") or {}
+            rx, tx = st.get("rx", {}), st.get("tx", {})
+            out.setdefault(link.get("ifname"), []).append((t, {
+                "rx_packets": rx.get("packets", 0), "rx_dropped": rx.get("dropped", 0),
+                "tx_packets": tx.get("packets", 0), "tx_dropped": tx.get("dropped", 0),
+                "up": "UP" in link.get("flags", [])}))
+    return out
+
+
+def counter_rate(series, key):
+    """Rate of one counter over the steady part of a run: the samples span start-up and the end,
+    so the first and the last sampling interval in which the counter moved (both partial) are
+    dropped, and the figure is (counter at the end of the window - at its start) / time.
+    Also gives the median of the per-interval rates inside that window."""
+    if len(series) < 2:
+        return None
+    moving = [i for i in range(len(series) - 1) if series[i + 1][1][key] > series[i][1][key]]
+    if not moving:
+        return {"mpps": 0.0, "windowSeconds": series[-1][0] - series[0][0], "intervals": 0,
+                "medianIntervalMpps": 0.0, "trimmed": False}
+    first, last = moving[0], moving[-1]
+    start, end, trimmed = first + 1, last, True
+    if end <= start:  # too short to trim: use every interval in which it moved
+        start, end, trimmed = first, last + 1, False
+    (t0, c0), (t1, c1) = series[start], series[end]
+    rates = [(series[i + 1][1][key] - series[i][1][key]) / (series[i + 1][0] - series[i][0]) / 1e6
+             for i in range(start, end) if series[i + 1][0] > series[i][0]]
+    return {"mpps": (c1[key] - c0[key]) / (t1 - t0) / 1e6 if t1 > t0 else None,
+            "windowSeconds": round(t1 - t0, 3), "intervals": end - start,
+            "medianIntervalMpps": round(median(rates), 4) if rates else None, "trimmed": trimmed,
+            "packets": c1[key] - c0[key], "startIndex": start, "endIndex": end}
+
+
+def window_delta(series, rate, key):
+    """Delta of counter KEY over the window counter_rate chose."""
+    if not rate or "startIndex" not in rate:
+        return None
+    return series[rate["endIndex"]][1][key] - series[rate["startIndex"]][1][key]
+
+
+def counter_delta(series, key):
+    if not series:
+        return None
+    return series[-1][1][key] - series[0][1][key]
+
+
+def active_samples(samples, txs=None):
+    """Samples once traffic flows: leading samples under 1% of the largest are idle (the port was
+    up before the generator), then the first active one is skipped (partial). With one active
+    sample, that one is used."""
+    if not samples:
+        return [], []
+    txs = txs if txs is not None else [0.0] * len(samples)
+    peak = max(samples)
+    i = 0
+    while i < len(samples) and (samples[i] <= 0.01 * peak or peak <= 0):
+        i += 1
+    act, acttx = samples[i:], txs[i:]
+    if len(act) > 1:
+        return act[1:], acttx[1:]
+    return act, acttx
+
+
+def read_summary(res, summary_path):
+    if not summary_path:
+        return None
+    try:
+        js = json.loads(read(summary_path))
+    except (OSError, ValueError) as e:
+        res["notes"].append("summary JSON unreadable: %s" % e)
+        return None
+    res["memory"] = js.get("memory")
+    res["lcores"] = js.get("lcores")
+    res["burst"] = js.get("burst")
+    return js
+
+
+def cmd_kio_tx(case, side, run, stdout_path, counters_path, dev, summary_path=None):
+    res = {"case": case, "side": side, "run": int(run), "ok": False, "metrics": {}, "notes": []}
+    try:
+        st = testpmd_samples(read(stdout_path))
+    except OSError:
+        st = {"ports": 0, "samples": [], "txSamples": []}
+    tx = st["txSamples"]
+    tx_used = tx[1:] if len(tx) > 1 else tx
+    skipped = {}
+    series = read_counters(counters_path, skipped).get(dev, [])
+    rate = counter_rate(series, "rx_packets")
+    if skipped.get("slow"):
+        res["notes"].append("%d kernel counter sample(s) dropped: the dump took > %.1f s"
+                            % (skipped["slow"], SAMPLE_MAX_SPREAD))
+    js = read_summary(res, summary_path)
+    port_tx = median(tx_used)
+    detail = {"device": dev, "counterSamples": len(series), "window": rate,
+              "kernelRxDropped": counter_delta(series, "rx_dropped"),
+              "portTxSamples": [round(x, 4) for x in tx],
+              "portTxMedianMpps": port_tx}
+    if js:
+        detail["jsonTotalTxMpps"] = js.get("total", {}).get("txMpps")
+        detail["jsonTxPackets"] = js.get("total", {}).get("txPackets")
+        detail["jsonPorts"] = [{k: p.get(k) for k in ("port", "name", "txPackets", "txErrors", "txMpps")}
+                               for p in js.get("ports", [])]
+    if not series:
+        res["error"] = "netdev %s never appeared in the namespace (the port did not start)" % dev
+        return res
+    if not st["samples"]:
+        res["error"] = "no stats output from the port (it did not start)"
+        return res
+    if rate is None or rate["mpps"] is None:
+        res["error"] = "fewer than 2 counter samples of %s" % dev
+        return res
+    if rate["mpps"] == 0:
+        res["notes"].append("kernel rx counter of %s did not move" % dev)
+    res["metrics"]["kernel_rx_mpps"] = {
+        "value": rate["mpps"], "unit": "Mpps", "better": "higher",
+        "label": "kernel rx counter of the %s, delta / time" % ("TAP netdev" if case.startswith("tap") else "veth peer"),
+        "detail": detail}
+    if port_tx is not None:
+        res["metrics"]["port_tx_mpps"] = {
+            "value": port_tx, "unit": "Mpps", "better": "higher",
+            "label": "cross-check: the port's Tx-pps (testpmd stats, median, first skipped)",
+            "detail": {"samples": [round(x, 4) for x in tx]}}
+        if port_tx > 0 and rate["mpps"] > 0 and abs(rate["mpps"] / port_tx - 1) > 0.15:
+            res["notes"].append("cross-check: kernel rx %.3f Mpps vs port Tx-pps %.3f Mpps (x%.2f)"
+                                % (rate["mpps"], port_tx, rate["mpps"] / port_tx))
+    else:
+        res["notes"].append("no Tx-pps samples in the port's output")
+    res["ok"] = True
+    return res
+
+
+def cmd_kio_rx(case, side, run, stdout_path, gen_stdout_path, counters_path, kind, rxdev, gendev,
+               summary_path=None):
+    res = {"case": case, "side": side, "run": int(run), "ok": False, "metrics": {}, "notes": []}
+    try:
+        st = testpmd_samples(read(stdout_path))
+    except OSError:
+        st = {"ports": 0, "samples": [], "txSamples": []}
+    try:
+        gst = testpmd_samples(read(gen_stdout_path))
+    except OSError:
+        gst = {"ports": 0, "samples": [], "txSamples": []}
+    used, _ = active_samples(st["samples"])
+    gen_used, _ = active_samples(gst["txSamples"])
+    skipped = {}
+    counters = read_counters(counters_path, skipped)
+    rxs, gens = counters.get(rxdev, []), counters.get(gendev, [])
+    detail = {"samples": [round(x, 4) for x in st["samples"]], "samplesUsed": len(used),
+              "minMpps": min(used) if used else None, "maxMpps": max(used) if used else None,
+              "generatorTxSamples": [round(x, 4) for x in gst["txSamples"]],
+              "generatorTxMedianMpps": median(gen_used),
+              "slowCounterSamplesDropped": skipped.get("slow", 0)}
+    if kind == "tap":
+        # the kernel transmits the generator's packets to the TAP's queue (netdev tx); what the
+        # reader did not take in time is dropped there (tx_dropped)
+        rate = counter_rate(gens, "tx_packets")
+        detail["tapTxRate"] = rate
+        detail["tapTxPackets"] = window_delta(gens, rate, "tx_packets")
+        detail["tapTxDropped"] = window_delta(gens, rate, "tx_dropped")
+        detail["tapTxDroppedWholeRun"] = counter_delta(gens, "tx_dropped")
+        if rate and rate.get("windowSeconds") and detail["tapTxDropped"] is not None:
+            # what the generator offered to the TAP queue: taken by the reader + dropped there
+            detail["tapOfferedMpps"] = round((detail["tapTxPackets"] + detail["tapTxDropped"])
+                                             / rate["windowSeconds"] / 1e6, 4)
+    else:
+        detail["peerTxPackets"] = counter_delta(gens, "tx_packets")
+        detail["veth%sRxPackets" % "A"] = counter_delta(rxs, "rx_packets")
+        detail["vethARxDropped"] = counter_delta(rxs, "rx_dropped")
+    js = read_summary(res, summary_path)
+    if js:
+        detail["jsonTotalRxMpps"] = js.get("total", {}).get("rxMpps")
+        detail["jsonRxPackets"] = js.get("total", {}).get("rxPackets")
+        detail["jsonDurationSeconds"] = js.get("durationSeconds")
+        detail["jsonPorts"] = [{k: p.get(k) for k in ("port", "name", "rxPackets", "rxMissed", "rxErrors",
+                                                       "rxNoMbuf", "rxMpps")} for p in js.get("ports", [])]
+    if not used:
+        res["error"] = "no Rx-pps samples in the receiving port's output"
+        return res
+    res["metrics"]["rx_mpps"] = {
+        "value": median(used), "unit": "Mpps", "better": "higher",
+        "label": "receiving port's Rx-pps (median of samples once traffic flows, first skipped)",
+        "detail": detail}
+    if gen_used:
+        res["metrics"]["gen_tx_mpps"] = {
+            "value": median(gen_used), "unit": "Mpps", "better": "higher",
+            "label": "cross-check: the generator's Tx-pps (DPDK af_packet txonly, same for both sides)",
+            "detail": {"samples": [round(x, 4) for x in gst["txSamples"]]}}
+    else:
+        res["notes"].append("no Tx-pps samples in the generator's output")
+    if kind == "tap" and detail.get("tapTxDropped"):
+        res["notes"].append("TAP queue drops (tx_dropped of %s) while traffic flowed: %d packets in %.1f s"
+                            % (gendev, detail["tapTxDropped"], detail["tapTxRate"]["windowSeconds"]))
     res["ok"] = True
     return res
 
@@ -373,12 +609,19 @@ def cmd_report(runs_dir, meta_path, out_json):
                 row["ratioText"] = "DPDK cannot run: " + unavailable["dpdk"]
             elif h is None or d is None or d == 0:
                 row["ratio"] = None
-                row["ratioText"] = "n/a (%s side has no figure)" % ("Hyperlane" if h is None else "DPDK")
+                s_missing = "hyperlane" if h is None else "dpdk"
+                err = next((r.get("error") for r in sides[s_missing] if r.get("error")), None)
+                if err:
+                    row["ratioText"] = "n/a: " + (err if len(err) <= 200 else err[:197] + "...")
+                else:
+                    row["ratioText"] = "n/a (%s side has no figure)" % ("Hyperlane" if h is None else "DPDK")
             else:
                 row["ratio"] = h / d
                 row["ratioText"] = "%.2f" % (h / d)
             table.append(row)
 
+    sides_of = {c: {s: [r for r in results if r.get("case") == c and r.get("side") == s]
+                    for s in ("hyperlane", "dpdk")} for c in cases}
     lines = []
     lines.append("## Hyperlane vs DPDK %s — %s" % (meta.get("dpdkVersion", ""), meta.get("startedUtc", "")))
     lines.append("")
@@ -394,7 +637,7 @@ def cmd_report(runs_dir, meta_path, out_json):
             if x["unavailable"]:
                 return "cannot run"
             if not x["values"]:
-                return "–"
+                return "failed" if any(r.get("error") for r in sides_of[row["case"]][s]) else "–"
             return "%s / **%s** / %s" % (fmt(x["min"], row["unit"]), fmt(x["median"], row["unit"]),
                                          fmt(x["max"], row["unit"]))
         better = {"higher": " (higher is better)", "lower": " (lower is better)"}.get(row["better"], "")
@@ -467,6 +710,10 @@ def main(argv):
         out = parse_ringperf(read(args[0]))
     elif cmd == "mpbench":
         out = parse_mpbench(read(args[0]))
+    elif cmd == "kio-tx":
+        out = cmd_kio_tx(*args)
+    elif cmd == "kio-rx":
+        out = cmd_kio_rx(*args)
     elif cmd == "micro-hyperlane":
         out = cmd_micro_hyperlane(*args)
     elif cmd == "micro-dpdk":

@@ -6,13 +6,16 @@
 #   - the hugepage reservation made by hlb_hugepages_reserve (the previous nr_hugepages is
 #     ALWAYS written back on exit);
 #   - DPDK runtime dirs /var/run/dpdk/<prefix> of prefixes made by hlb_dpdk_prefix;
-#   - the temporary work dir $HLB_TMP.
+#   - the temporary work dir $HLB_TMP;
+#   - network namespaces made by hlb_netns_add (processes still in them are killed, then the
+#     namespace is deleted, and with it every veth and tap in it).
 
 HLB_PIDS=()
 HLB_PREFIXES=()
 HLB_HP_SAVED=""
 HLB_TMP=""
 HLB_CLEANED=0
+HLB_NETNS=()
 
 hlb_log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 hlb_die() { hlb_log "error: $*"; exit 1; }
@@ -109,6 +112,100 @@ hlb_reap() {
   HLB_PIDS=("${keep[@]}")
 }
 
+# hlb_spawn TIMEOUT STDOUT STDERR CMD...: like hlb_run, but leaves CMD running in the background.
+# HLB_BG_PID is the PID of its `timeout` (end it with hlb_stop_proc; cleanup ends it otherwise).
+hlb_spawn() {
+  local limit=$1 out=$2 err=$3
+  shift 3
+  timeout -k 5 "$limit" "$@" </dev/null >"$out" 2>"$err" &
+  HLB_BG_PID=$!
+  HLB_PIDS+=("$HLB_BG_PID")
+}
+
+# hlb_alive PID: true while PID runs (not a zombie).
+hlb_alive() {
+  local st
+  st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ -n "$st" && "$st" != Z* ]]
+}
+
+# hlb_stop_proc PID [GRACE]: stops a process started by hlb_spawn: one SIGTERM to the command
+# (testpmd and hyperlane then stop cleanly, with final stats); SIGKILL after GRACE seconds
+# (default 10). Returns the command's exit status.
+# The signal goes to the command, not to its `timeout`: GNU timeout passes a signal on twice
+# (to the command and to its process group), and hyperlane treats a second SIGTERM during
+# shutdown as "exit at once" (no final stats, no --summary-json; exit 143).
+hlb_stop_proc() {
+  local pid=$1 grace=${2:-10} i rc=0 kids
+  kids=$(pgrep -P "$pid" 2>/dev/null || true)
+  if [[ -n "$kids" ]]; then
+    # shellcheck disable=SC2086  # one PID per word
+    kill -TERM $kids 2>/dev/null || true
+  else
+    kill -TERM "$pid" 2>/dev/null || true
+  fi
+  for ((i = 0; i < grace * 5; i++)); do
+    hlb_alive "$pid" || break
+    sleep 0.2
+  done
+  if hlb_alive "$pid"; then
+    pkill -KILL -P "$pid" 2>/dev/null || true
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || rc=$?
+  hlb_reap "$pid"
+  return "$rc"
+}
+
+# --- network namespaces -----------------------------------------------------------------------
+
+# hlb_netns_add NAME: creates netns NAME (registered for cleanup), brings its lo up and disables
+# IPv6 in it (no link-local addresses, no router solicitations on the test links). Never touches
+# the root namespace's interfaces.
+hlb_netns_add() {
+  local ns=$1
+  ip netns add "$ns" || return 1
+  HLB_NETNS+=("$ns")
+  ip -n "$ns" link set lo up &&
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+}
+
+# hlb_netns_del NAME: kills what still runs in NAME (TERM, then KILL after 5 s), then deletes
+# it. Only namespaces made by hlb_netns_add are passed here, so every process in them is ours.
+hlb_netns_del() {
+  local ns=$1 p i keep=() n
+  if ip netns list 2>/dev/null | grep -qE "^${ns}( |\$)"; then
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$p" 2>/dev/null || true; done
+    for ((i = 0; i < 25; i++)); do
+      [[ -z "$(ip netns pids "$ns" 2>/dev/null)" ]] && break
+      sleep 0.2
+    done
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || hlb_log "warning: could not delete netns $ns"
+  fi
+  for n in "${HLB_NETNS[@]}"; do [[ "$n" != "$ns" ]] && keep+=("$n"); done
+  HLB_NETNS=("${keep[@]}")
+  return 0
+}
+
+# hlb_netns_sampler NS OUT [INTERVAL]: in the background, every INTERVAL s (default 0.5) appends to
+# OUT one line "<epoch s before> <epoch s after> <JSON of ip -n NS -s -j link show>" (every link of
+# NS with its counters). The dump can block (it once took 6 s, during tap_rx), so the reader
+# drops samples whose two times are far apart. HLB_BG_PID is the sampler (end it with hlb_stop_bg).
+hlb_netns_sampler() {
+  local ns=$1 out=$2 every=${3:-0.5}
+  (
+    while :; do
+      t0=$EPOCHREALTIME
+      js=$(ip -n "$ns" -s -j link show 2>/dev/null) || js='[]'
+      printf '%s %s %s\n' "$t0" "$EPOCHREALTIME" "${js:-[]}"
+      sleep "$every"
+    done
+  ) >>"$out" 2>/dev/null &
+  HLB_BG_PID=$!
+  HLB_PIDS+=("$HLB_BG_PID")
+}
+
 # --- hugepages --------------------------------------------------------------------------------
 
 hlb_hugepages_total() { cat /proc/sys/vm/nr_hugepages; }
@@ -155,6 +252,8 @@ hlb_cleanup() {
   [[ "$HLB_CLEANED" == 1 ]] && return 0
   HLB_CLEANED=1
   hlb_kill_children
+  local ns
+  for ns in "${HLB_NETNS[@]}"; do hlb_netns_del "$ns"; done
   hlb_remove_prefix_dirs
   hlb_hugepages_restore
   [[ -n "$HLB_TMP" && -d "$HLB_TMP" && -z "${HLB_KEEP_TMP:-}" ]] && rm -rf -- "$HLB_TMP"

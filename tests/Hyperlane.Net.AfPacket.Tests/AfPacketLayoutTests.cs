@@ -15,27 +15,6 @@ public sealed class AfPacketLayoutTests
     /// int ifr_mtu, struct sockaddr ifr_hwaddr (sa_family_t sa_family; char sa_data[14]), struct ifmap (24
     /// bytes on x86_64, the largest member) ...: 40 bytes.
     /// </summary>
-    [Fact]
-    public void IfReq_matches_linux_if_h()
-    {
-        Assert.Equal(40, Unsafe.SizeOf<IfReq>());
-        Assert.Equal(40, Marshal.SizeOf<IfReq>());
-        Assert.Equal(0, Offset<IfReq>(nameof(IfReq.Name)));
-        Assert.Equal(16, Offset<IfReq>(nameof(IfReq.Flags)));
-        Assert.Equal(16, Offset<IfReq>(nameof(IfReq.Mtu)));
-        Assert.Equal(16, Offset<IfReq>(nameof(IfReq.HwFamily)));
-        Assert.Equal(18, Offset<IfReq>(nameof(IfReq.HwData)));
-        Assert.Equal(15, PacketConstants.MaxInterfaceName); // IFNAMSIZ - 1
-    }
-
-    [Fact]
-    public unsafe void IfReq_For_keeps_the_terminating_nul_of_a_15_character_name()
-    {
-        var r = IfReq.For("abcdefghijklmno");
-        Assert.Equal((byte)'o', r.Name[14]);
-        Assert.Equal(0, r.Name[15]);
-    }
-
     /// <summary>
     /// include/uapi/linux/if_packet.h: struct packet_mreq { int mr_ifindex; unsigned short mr_type;
     /// unsigned short mr_alen; unsigned char mr_address[8]; }: 16 bytes.

@@ -15,30 +15,6 @@ public sealed class TapLayoutTests
     /// is struct ifmap (unsigned long mem_start, mem_end; unsigned short base_addr; unsigned char irq, dma,
     /// port; → 21 bytes padded to 24), so sizeof(struct ifreq) = 40 on x86_64. TUNSETIFF reads ifr_flags at 16.
     /// </summary>
-    [Fact]
-    public void IfReq_matches_linux_if_h()
-    {
-        Assert.Equal(40, Unsafe.SizeOf<IfReq>());
-        Assert.Equal(40, Marshal.SizeOf<IfReq>());
-        Assert.Equal(40, IfReq.Size);
-        Assert.Equal(16, IfReq.NameSize);
-        Assert.Equal(0, (int)Marshal.OffsetOf<IfReq>(nameof(IfReq.Name)));
-        Assert.Equal(16, (int)Marshal.OffsetOf<IfReq>(nameof(IfReq.Flags)));
-        Assert.Equal(2, Unsafe.SizeOf<short>()); // ifr_flags is a short
-    }
-
-    [Fact]
-    public void IfReq_name_is_nul_terminated_and_cut_to_15_characters()
-    {
-        var r = IfReq.Create("abcdefghijklmnopqrs", 0x1002);
-        Assert.Equal("abcdefghijklmno", r.GetName());
-        Assert.Equal(0x1002, r.Flags);
-        var bytes = MemoryMarshal.AsBytes(new ReadOnlySpan<IfReq>(in r));
-        Assert.Equal(0, bytes[15]); // the terminating NUL IFNAMSIZ leaves room for
-        Assert.Equal(0x02, bytes[16]); // ifr_flags, little-endian, right after the name
-        Assert.Equal(0x10, bytes[17]);
-    }
-
     /// <summary>
     /// include/uapi/linux/virtio_net.h: struct virtio_net_hdr_v1 { __u8 flags; __u8 gso_type; __virtio16
     /// hdr_len; __virtio16 gso_size; __virtio16 csum_start; __virtio16 csum_offset; __virtio16 num_buffers; }

@@ -172,7 +172,7 @@ public sealed partial class AfPacketDriver : IVdevDriver
 
     private static unsafe MacAddress ReadMac(PacketSocket socket, string iface)
     {
-        var req = IfReq.For(iface);
+        var req = IfReq.Create(iface);
         socket.Ioctl(PacketConstants.SIOCGIFHWADDR, ref req).ThrowIfFailed($"ioctl(SIOCGIFHWADDR) on {iface}");
         return new MacAddress(new ReadOnlySpan<byte>(req.HwData, 6));
     }

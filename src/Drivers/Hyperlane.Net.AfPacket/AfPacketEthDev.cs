@@ -123,7 +123,7 @@ public sealed class AfPacketEthDev : EthDev
     protected override unsafe void OnSetMacAddress(MacAddress mac)
     {
         RequireInterface("MAC address set");
-        var req = IfReq.For(InterfaceName);
+        var req = IfReq.Create(InterfaceName);
         req.HwFamily = PacketConstants.ARPHRD_ETHER;
         mac.CopyTo(new Span<byte>(req.HwData, 6));
         sockets[0].Ioctl(PacketConstants.SIOCSIFHWADDR, ref req).ThrowIfFailed($"ioctl(SIOCSIFHWADDR) on {InterfaceName}");
@@ -132,7 +132,7 @@ public sealed class AfPacketEthDev : EthDev
     protected override void OnSetMtu(int mtu)
     {
         RequireInterface("MTU set");
-        var req = IfReq.For(InterfaceName);
+        var req = IfReq.Create(InterfaceName);
         req.Mtu = mtu;
         sockets[0].Ioctl(PacketConstants.SIOCSIFMTU, ref req).ThrowIfFailed($"ioctl(SIOCSIFMTU {mtu}) on {InterfaceName}");
         RefreshInterface();
@@ -242,7 +242,7 @@ public sealed class AfPacketEthDev : EthDev
     private void SetInterfaceUp(bool up)
     {
         RequireInterface(up ? "link up" : "link down");
-        var req = IfReq.For(InterfaceName);
+        var req = IfReq.Create(InterfaceName);
         sockets[0].Ioctl(PacketConstants.SIOCGIFFLAGS, ref req).ThrowIfFailed($"ioctl(SIOCGIFFLAGS) on {InterfaceName}");
         req.Flags = up ? (short)(req.Flags | PacketConstants.IFF_UP) : (short)(req.Flags & ~PacketConstants.IFF_UP);
         sockets[0].Ioctl(PacketConstants.SIOCSIFFLAGS, ref req).ThrowIfFailed($"ioctl(SIOCSIFFLAGS) on {InterfaceName}");
@@ -259,7 +259,7 @@ public sealed class AfPacketEthDev : EthDev
     /// <summary>Reads flags and MTU from the kernel (probe, MTU set).</summary>
     private void RefreshInterface()
     {
-        var req = IfReq.For(InterfaceName);
+        var req = IfReq.Create(InterfaceName);
         sockets[0].Ioctl(PacketConstants.SIOCGIFFLAGS, ref req).ThrowIfFailed($"ioctl(SIOCGIFFLAGS) on {InterfaceName}");
         adminUp = (req.Flags & PacketConstants.IFF_UP) != 0;
         carrier = (req.Flags & PacketConstants.IFF_RUNNING) != 0;
@@ -271,7 +271,7 @@ public sealed class AfPacketEthDev : EthDev
 
     private bool TryRefreshMtu()
     {
-        var req = IfReq.For(InterfaceName);
+        var req = IfReq.Create(InterfaceName);
         if (!sockets[0].Ioctl(PacketConstants.SIOCGIFMTU, ref req).IsSuccess)
         {
             return false;

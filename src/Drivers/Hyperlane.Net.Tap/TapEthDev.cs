@@ -79,6 +79,8 @@ public sealed partial class TapEthDev : EthDev
         RtNetlink? nl = null;
         LinkMonitor? mon = null;
         TapRemote? rem = null;
+        int createdIndex = 0;
+        string createdName = requested;
         try
         {
             ns = TunInterop.OpenCurrentNetNamespace();
@@ -92,6 +94,8 @@ public sealed partial class TapEthDev : EthDev
             }
 
             int index = (int)Syscalls.InterfaceIndex(actual).ThrowIfFailed($"if_nametoindex({actual})");
+            createdIndex = existed ? 0 : index;
+            createdName = actual;
             nl = new RtNetlink();
             mon = new LinkMonitor();
             MacAddress mac = MacAddress.Zero;
@@ -134,6 +138,11 @@ public sealed partial class TapEthDev : EthDev
             }
 
             ka?.Dispose();
+            if (nl is not null && createdIndex != 0)
+            {
+                WaitUntilGone(nl, createdIndex, logger, name, createdName); // a failed probe leaves no device behind when it returns
+            }
+
             ns?.Dispose();
             nl?.Dispose();
             throw;
@@ -245,11 +254,43 @@ public sealed partial class TapEthDev : EthDev
 
         queueFds = [];
         keepAlive.Dispose(); // the TAP goes away with its last fd, unless persist
+        if (!persist)
+        {
+            WaitUntilGone(netlink, InterfaceIndex, logger, Name, InterfaceName);
+        }
+
         netns.Dispose();
         netlink.Dispose();
         if (failure is not null)
         {
             throw new InvalidOperationException($"restoring remote netdev: {failure.Message}", failure);
+        }
+    }
+
+    /// <summary>
+    /// Waits (at most 2 s) for the kernel to unregister the TAP, so a caller can re-create a device of the same
+    /// name as soon as Close returns. The last reference to a tun fd can outlive our close() for a moment: a
+    /// process forked at that instant (any Process.Start in the application) holds a copy until it execs.
+    /// </summary>
+    private static void WaitUntilGone(RtNetlink netlink, int index, ILogger logger, string port, string ifName)
+    {
+        long deadline = Environment.TickCount64 + 2000;
+        try
+        {
+            while (netlink.GetLink(index) is not null)
+            {
+                if (Environment.TickCount64 >= deadline)
+                {
+                    LogStillPresent(logger, port, ifName);
+                    return;
+                }
+
+                Thread.Sleep(2);
+            }
+        }
+        catch (Exception ex) when (ex is LinuxException or TimeoutException)
+        {
+            LogStillPresent(logger, port, ifName); // cannot tell; closing goes on
         }
     }
 
@@ -326,6 +367,9 @@ public sealed partial class TapEthDev : EthDev
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Port}: netdev {IfName} (ifindex {IfIndex}) created, remote {Remote}")]
     private static partial void LogCreated(ILogger logger, string port, string ifName, int ifIndex, string remote);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Port}: netdev {IfName} still exists 2 s after its last fd was closed")]
+    private static partial void LogStillPresent(ILogger logger, string port, string ifName);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Port}: cleaning up after a failed probe")]
     private static partial void LogCleanupFailed(ILogger logger, Exception ex, string port);

@@ -98,16 +98,36 @@ public abstract class EthDev
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public virtual int RxBurst(int queueId, Span<Mbuf> packets)
     {
-        EthRxQueue[] q = activeRx;
-        return (uint)queueId < (uint)q.Length ? q[queueId].Receive(packets) : 0;
+        EthRxQueue[] q = Volatile.Read(ref activeRx);
+        if ((uint)queueId >= (uint)q.Length)
+        {
+            return 0;
+        }
+
+        // In-use flag, then re-check: a control thread that swapped the queues out waits for the flag to clear
+        // before it lets the driver free what Receive uses (the exchange is a full fence on both sides).
+        EthRxQueue rq = q[queueId];
+        Interlocked.Exchange(ref rq.InUse, 1);
+        int n = ReferenceEquals(Volatile.Read(ref activeRx), q) ? rq.Receive(packets) : 0;
+        Volatile.Write(ref rq.InUse, 0);
+        return n;
     }
 
     /// <summary>Transmits from the front of <paramref name="packets"/>; returns how many were taken. The rest still belong to the caller.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public virtual int TxBurst(int queueId, ReadOnlySpan<Mbuf> packets)
     {
-        EthTxQueue[] q = activeTx;
-        return (uint)queueId < (uint)q.Length ? q[queueId].Transmit(packets) : 0;
+        EthTxQueue[] q = Volatile.Read(ref activeTx);
+        if ((uint)queueId >= (uint)q.Length)
+        {
+            return 0;
+        }
+
+        EthTxQueue tq = q[queueId];
+        Interlocked.Exchange(ref tq.InUse, 1);
+        int n = ReferenceEquals(Volatile.Read(ref activeTx), q) ? tq.Transmit(packets) : 0;
+        Volatile.Write(ref tq.InUse, 0);
+        return n;
     }
 
     // ---------------- control path ----------------
@@ -295,7 +315,10 @@ public abstract class EthDev
         }
     }
 
-    /// <summary>Stops the port: bursts return 0 from now on. Stopping a stopped port does nothing.</summary>
+    /// <summary>
+    /// Stops the port. Bursts that start from now on return 0; bursts already running on other lcores are
+    /// waited for before the driver stops, so it never frees what they use. Stopping a stopped port does nothing.
+    /// </summary>
     public void Stop()
     {
         lock (controlLock)
@@ -307,8 +330,7 @@ public abstract class EthDev
                 return;
             }
 
-            Volatile.Write(ref activeRx, NoRxQueues);
-            Volatile.Write(ref activeTx, NoTxQueues);
+            QuiesceBursts(op);
             state = EthDevState.Configured;
             Call(op, OnStop);
         }
@@ -332,8 +354,7 @@ public abstract class EthDev
             CheckOwner("close");
             if (state == EthDevState.Started)
             {
-                Volatile.Write(ref activeRx, NoRxQueues);
-                Volatile.Write(ref activeTx, NoTxQueues);
+                QuiesceBursts("close");
                 failure = Attempt("stop", OnStop);
             }
 
@@ -345,6 +366,48 @@ public abstract class EthDev
 
         Closed?.Invoke(this, EventArgs.Empty);
         failure?.Throw();
+    }
+
+    /// <summary>How long Stop/Close/Reset wait for an lcore to leave a burst before giving up (with nothing freed).</summary>
+    public static TimeSpan BurstQuiesceTimeout { get; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Takes the queues away from the data path and waits until no lcore is inside a burst on any of them, so
+    /// the driver may free what the bursts use. A burst that started before the swap finishes normally; one
+    /// that starts after it returns 0. If an lcore stays inside a burst past <see cref="BurstQuiesceTimeout"/>
+    /// (a driver bug), the operation fails and nothing is released: a leak, never a use after free.
+    /// </summary>
+    private void QuiesceBursts(string op)
+    {
+        EthRxQueue[] rx = Interlocked.Exchange(ref activeRx, NoRxQueues);
+        EthTxQueue[] tx = Interlocked.Exchange(ref activeTx, NoTxQueues);
+        long deadline = Environment.TickCount64 + (long)BurstQuiesceTimeout.TotalMilliseconds;
+        var spin = default(SpinWait);
+        for (int i = 0; i < rx.Length; i++)
+        {
+            while (Volatile.Read(ref rx[i].InUse) != 0)
+            {
+                if (Environment.TickCount64 > deadline)
+                {
+                    throw Fail(op, string.Create(CultureInfo.InvariantCulture, $"an lcore is still inside an Rx burst on queue {i} after {BurstQuiesceTimeout.TotalSeconds:0} s; its resources are kept"), Errno.EBUSY);
+                }
+
+                spin.SpinOnce();
+            }
+        }
+
+        for (int i = 0; i < tx.Length; i++)
+        {
+            while (Volatile.Read(ref tx[i].InUse) != 0)
+            {
+                if (Environment.TickCount64 > deadline)
+                {
+                    throw Fail(op, string.Create(CultureInfo.InvariantCulture, $"an lcore is still inside a Tx burst on queue {i} after {BurstQuiesceTimeout.TotalSeconds:0} s; its resources are kept"), Errno.EBUSY);
+                }
+
+                spin.SpinOnce();
+            }
+        }
     }
 
     /// <summary>Closes the port as its owner would (the bus and the runtime tear down owned ports too).</summary>
@@ -373,8 +436,7 @@ public abstract class EthDev
             if (state == EthDevState.Started)
             {
                 // As Stop: the port is stopped even if the driver's stop fails (then the reset goes no further).
-                Volatile.Write(ref activeRx, NoRxQueues);
-                Volatile.Write(ref activeTx, NoTxQueues);
+                QuiesceBursts(op);
                 state = EthDevState.Configured;
                 Call("stop", OnStop);
             }

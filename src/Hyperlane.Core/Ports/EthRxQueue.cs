@@ -21,6 +21,11 @@ public abstract class EthRxQueue
 
     public QueueCounters Counters { get; } = new();
 
+    /// <summary>1 while an lcore is inside a burst on this queue (set and cleared by <see cref="EthDev"/>).</summary>
+#pragma warning disable CA1051 // a field: the burst sets it with one interlocked instruction
+    internal int InUse;
+#pragma warning restore CA1051
+
     /// <summary>Fills <paramref name="packets"/> from the front with received packets; returns how many.</summary>
     public abstract int Receive(Span<Mbuf> packets);
 

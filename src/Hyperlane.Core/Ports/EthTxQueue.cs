@@ -17,6 +17,11 @@ public abstract class EthTxQueue
 
     public QueueCounters Counters { get; } = new();
 
+    /// <summary>1 while an lcore is inside a burst on this queue (set and cleared by <see cref="EthDev"/>).</summary>
+#pragma warning disable CA1051 // a field: the burst sets it with one interlocked instruction
+    internal int InUse;
+#pragma warning restore CA1051
+
     /// <summary>
     /// Takes packets from the front of <paramref name="packets"/>; returns how many it took. Packets it
     /// did not take still belong to the caller.

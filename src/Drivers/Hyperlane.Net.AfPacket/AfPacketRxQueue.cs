@@ -19,12 +19,16 @@ internal sealed class AfPacketRxQueue : EthRxQueue
     private int remaining;
     private int offset;
 
+    private readonly uint maxChainBytes;
+
     public AfPacketRxQueue(int queueId, int descriptors, Mempool pool, AfPacketEthDev port, RxRing ring)
         : base(queueId, descriptors, pool)
     {
         this.port = port;
         this.ring = ring;
         portId = port.PortId;
+        // The longest frame one chain from this pool can hold: anything longer is an error, never retried.
+        maxChainBytes = (uint)Math.Min(Mbuf.MaxPacketLength, (long)Mbuf.MaxSegments * Math.Max(1, pool.DataRoomSize - MbufHeader.DefaultHeadroom));
         block = ring.NextBlock; // a queue set up again carries on where the last one stopped
     }
 
@@ -61,7 +65,7 @@ internal sealed class AfPacketRxQueue : EthRxQueue
                 continue;
             }
 
-            if (h.Snaplen == 0 || h.Snaplen != h.Len || h.Snaplen > Mbuf.MaxPacketLength)
+            if (h.Snaplen == 0 || h.Snaplen != h.Len || h.Snaplen > maxChainBytes)
             {
                 // Truncated by the ring (packet larger than a block can hold), or longer than any mbuf chain
                 // may be: never deliver part of a frame, and never retry one that cannot fit (that would stall the queue).

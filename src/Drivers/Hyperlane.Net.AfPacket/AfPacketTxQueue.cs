@@ -38,8 +38,9 @@ internal sealed class AfPacketTxQueue : EthTxQueue
         for (; taken < packets.Length; taken++)
         {
             Mbuf m = packets[taken];
-            int len = (int)m.PacketLength;
-            if (len > max || len == 0)
+            uint length = m.PacketLength;
+            int len = length > int.MaxValue ? -1 : (int)length; // a corrupt PktLen must not turn negative and throw below
+            if (len > max || len <= 0)
             {
                 Counters.Errors++;
                 continue; // freed below with the rest

@@ -320,7 +320,9 @@ public readonly unsafe struct Mbuf : IEquatable<Mbuf>
     /// <summary>Attaches this mbuf to the same external buffer as <paramref name="other"/>, adding a reference.</summary>
     public bool TryAttachSharedExternal(Mbuf other)
     {
-        if (!other.IsExternal || other.h->ShInfo == 0)
+        // Only a direct mbuf we hold alone may take the attachment: otherwise the reference it already
+        // holds on another external buffer would be overwritten and never released.
+        if (other.h == h || !other.IsExternal || other.h->ShInfo == 0 || IsExternal || h->RefCnt != 1)
         {
             return false;
         }

@@ -51,6 +51,7 @@ public sealed partial class AfPacketDriver : IVdevDriver
         int ifIndex = (int)index.Value;
         var sockets = new List<PacketSocket>(o.QueuePairs);
         AfPacketEthDev? port = null;
+        RtNetlink? netlink = null;
         LinkMonitor? monitor = null;
         try
         {
@@ -65,8 +66,10 @@ public sealed partial class AfPacketDriver : IVdevDriver
                 }
             }
 
-            var mac = ReadMac(sockets[0], o.Interface);
-            port = new AfPacketEthDev(dev, o, ifIndex, [.. sockets], mac, fanoutGroup);
+            netlink = new RtNetlink(); // in the probing thread's namespace, with the sockets
+            var link = netlink.GetLink(ifIndex) ?? throw new DeviceException(dev, $"iface '{o.Interface}' disappeared during probe (ENODEV)");
+            port = new AfPacketEthDev(dev, o, ifIndex, [.. sockets], netlink, new MacAddress(link.Address), fanoutGroup);
+            netlink = null; // the port owns it now
             monitor = new LinkMonitor();
             port.AttachMonitor(monitor);
             monitor = null; // the port owns it now
@@ -84,6 +87,7 @@ public sealed partial class AfPacketDriver : IVdevDriver
         catch (Exception ex)
         {
             monitor?.Dispose();
+            netlink?.Dispose();
             if (port is not null)
             {
                 port.Close(); // disposes the monitor and the sockets
@@ -169,13 +173,6 @@ public sealed partial class AfPacketDriver : IVdevDriver
         "qm" => PacketConstants.PACKET_FANOUT_QM,
         _ => PacketConstants.PACKET_FANOUT_HASH,
     };
-
-    private static unsafe MacAddress ReadMac(PacketSocket socket, string iface)
-    {
-        var req = IfReq.Create(iface);
-        socket.Ioctl(PacketConstants.SIOCGIFHWADDR, ref req).ThrowIfFailed($"ioctl(SIOCGIFHWADDR) on {iface}");
-        return new MacAddress(new ReadOnlySpan<byte>(req.HwData, 6));
-    }
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 

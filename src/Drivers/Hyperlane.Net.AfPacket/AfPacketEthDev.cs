@@ -21,6 +21,7 @@ public sealed class AfPacketEthDev : EthDev
 
     private readonly AfPacketOptions options;
     private readonly PacketSocket[] sockets;
+    private readonly RtNetlink netlink;
     private readonly Lock eventSync = new();
     private LinkMonitor? monitor;
     private volatile bool removed;
@@ -29,11 +30,12 @@ public sealed class AfPacketEthDev : EthDev
     private volatile int maxFrameLength;
     private long missedBaseline;
 
-    internal AfPacketEthDev(string name, AfPacketOptions options, int ifIndex, PacketSocket[] sockets, MacAddress mac, int fanoutGroup)
+    internal AfPacketEthDev(string name, AfPacketOptions options, int ifIndex, PacketSocket[] sockets, RtNetlink netlink, MacAddress mac, int fanoutGroup)
         : base(name, AfPacketDriver.DriverName, mac)
     {
         this.options = options;
         this.sockets = sockets;
+        this.netlink = netlink;
         InterfaceIndex = ifIndex;
         FanoutGroup = fanoutGroup;
         RefreshInterface();
@@ -120,21 +122,18 @@ public sealed class AfPacketEthDev : EthDev
         sockets[0].SetMembership(InterfaceIndex, PacketConstants.PACKET_MR_ALLMULTI, enable);
     }
 
-    protected override unsafe void OnSetMacAddress(MacAddress mac)
+    protected override void OnSetMacAddress(MacAddress mac)
     {
         RequireInterface("MAC address set");
-        var req = IfReq.Create(InterfaceName);
-        req.HwFamily = PacketConstants.ARPHRD_ETHER;
-        mac.CopyTo(new Span<byte>(req.HwData, 6));
-        sockets[0].Ioctl(PacketConstants.SIOCSIFHWADDR, ref req).ThrowIfFailed($"ioctl(SIOCSIFHWADDR) on {InterfaceName}");
+        Span<byte> bytes = stackalloc byte[MacAddress.Length];
+        mac.CopyTo(bytes);
+        netlink.SetMacAddress(InterfaceIndex, bytes);
     }
 
     protected override void OnSetMtu(int mtu)
     {
         RequireInterface("MTU set");
-        var req = IfReq.Create(InterfaceName);
-        req.Mtu = mtu;
-        sockets[0].Ioctl(PacketConstants.SIOCSIFMTU, ref req).ThrowIfFailed($"ioctl(SIOCSIFMTU {mtu}) on {InterfaceName}");
+        netlink.SetMtu(InterfaceIndex, mtu);
         RefreshInterface();
     }
 
@@ -175,6 +174,8 @@ public sealed class AfPacketEthDev : EthDev
         {
             s.Dispose();
         }
+
+        netlink.Dispose();
     }
 
     /// <summary>Starts following the interface (probe, in the namespace the sockets live in).</summary>
@@ -242,10 +243,7 @@ public sealed class AfPacketEthDev : EthDev
     private void SetInterfaceUp(bool up)
     {
         RequireInterface(up ? "link up" : "link down");
-        var req = IfReq.Create(InterfaceName);
-        sockets[0].Ioctl(PacketConstants.SIOCGIFFLAGS, ref req).ThrowIfFailed($"ioctl(SIOCGIFFLAGS) on {InterfaceName}");
-        req.Flags = up ? (short)(req.Flags | PacketConstants.IFF_UP) : (short)(req.Flags & ~PacketConstants.IFF_UP);
-        sockets[0].Ioctl(PacketConstants.SIOCSIFFLAGS, ref req).ThrowIfFailed($"ioctl(SIOCSIFFLAGS) on {InterfaceName}");
+        netlink.SetLinkUp(InterfaceIndex, up);
     }
 
     private void RequireInterface(string op)
@@ -259,26 +257,35 @@ public sealed class AfPacketEthDev : EthDev
     /// <summary>Reads flags and MTU from the kernel (probe, MTU set).</summary>
     private void RefreshInterface()
     {
-        var req = IfReq.Create(InterfaceName);
-        sockets[0].Ioctl(PacketConstants.SIOCGIFFLAGS, ref req).ThrowIfFailed($"ioctl(SIOCGIFFLAGS) on {InterfaceName}");
-        adminUp = (req.Flags & PacketConstants.IFF_UP) != 0;
-        carrier = (req.Flags & PacketConstants.IFF_RUNNING) != 0;
-        if (!TryRefreshMtu())
-        {
-            throw new LinuxException($"ioctl(SIOCGIFMTU) on {InterfaceName}", Errno.ENODEV);
-        }
+        var link = netlink.GetLink(InterfaceIndex)
+            ?? throw new LinuxException($"RTM_GETLINK for {InterfaceName} (ifindex {InterfaceIndex})", Errno.ENODEV);
+        adminUp = link.IsUp;
+        carrier = (link.Flags & LinkFlags.Running) != 0;
+        ApplyMtu(link.Mtu);
     }
 
+    /// <summary>Re-reads the MTU after a link event; false when the interface cannot be read (gone, or netlink failed).</summary>
     private bool TryRefreshMtu()
     {
-        var req = IfReq.Create(InterfaceName);
-        if (!sockets[0].Ioctl(PacketConstants.SIOCGIFMTU, ref req).IsSuccess)
+        try
+        {
+            if (netlink.GetLink(InterfaceIndex) is not { } link)
+            {
+                return false;
+            }
+
+            ApplyMtu(link.Mtu);
+            return true;
+        }
+        catch (Exception ex) when (ex is LinuxException or TimeoutException)
         {
             return false;
         }
+    }
 
-        InterfaceMtu = req.Mtu;
-        maxFrameLength = req.Mtu + L2Overhead;
-        return true;
+    private void ApplyMtu(int mtu)
+    {
+        InterfaceMtu = mtu;
+        maxFrameLength = mtu + L2Overhead;
     }
 }

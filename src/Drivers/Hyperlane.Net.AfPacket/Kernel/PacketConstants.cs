@@ -55,21 +55,6 @@ internal static class PacketConstants
     /// <summary>ETH_P_ALL (linux/if_ether.h), host order; sockaddr_ll wants it big-endian.</summary>
     public const ushort ETH_P_ALL = 0x0003;
 
-    // ioctls (linux/sockios.h)
-    public const uint SIOCGIFFLAGS = 0x8913;
-    public const uint SIOCSIFFLAGS = 0x8914;
-    public const uint SIOCGIFMTU = 0x8921;
-    public const uint SIOCSIFMTU = 0x8922;
-    public const uint SIOCSIFHWADDR = 0x8924;
-    public const uint SIOCGIFHWADDR = 0x8927;
-
-    // ifr_flags (linux/if.h)
-    public const short IFF_UP = 0x1;
-    public const short IFF_RUNNING = 0x40;
-
-    /// <summary>ARPHRD_ETHER (linux/if_arp.h).</summary>
-    public const ushort ARPHRD_ETHER = 1;
-
     /// <summary>IFNAMSIZ - 1: the longest interface name.</summary>
     public const int MaxInterfaceName = 15;
 }

@@ -97,15 +97,6 @@ internal sealed unsafe class PacketSocket : IDisposable
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public SysResult Kick() => Syscalls.SendTo(Fd, default, Syscalls.MSG_DONTWAIT, null, 0);
 
-    /// <summary>ioctl on this socket with an ifreq for <paramref name="name"/>.</summary>
-    public SysResult Ioctl(uint request, ref IfReq req)
-    {
-        fixed (IfReq* p = &req)
-        {
-            return Syscalls.Ioctl(Fd, request, p);
-        }
-    }
-
     public void Dispose()
     {
         if (mapping != 0)

@@ -37,6 +37,9 @@ public static unsafe class Syscalls
     public const int F_GETFL = 3;
     public const int F_SETFL = 4;
 
+    /// <summary>fcntl: duplicate onto the lowest free descriptor ≥ arg, with close-on-exec.</summary>
+    public const int F_DUPFD_CLOEXEC = 1030;
+
     public const short POLLIN = 0x1;
     public const short POLLOUT = 0x4;
     public const short POLLERR = 0x8;
@@ -152,6 +155,27 @@ public static unsafe class Syscalls
     {
         int flags = LibC.fcntl(fd, F_GETFL, 0);
         return flags < 0 ? SysResult.FromReturn(-1) : SysResult.FromReturn(LibC.fcntl(fd, F_SETFL, flags | O_NONBLOCK));
+    }
+
+    /// <summary>
+    /// Duplicates <paramref name="fd"/> (close-on-exec) so the copy can be kept and closed independently of
+    /// the original; EBADF when <paramref name="fd"/> is not open.
+    /// </summary>
+    public static SysResult Duplicate(int fd, out SafeFd? copy)
+    {
+        int raw = fd < 0 ? -1 : LibC.fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        copy = raw >= 0 ? new SafeFd(raw) : null;
+        return fd < 0 ? SysResult.Fail(Errno.EBADF) : SysResult.FromReturn(raw);
+    }
+
+    /// <summary>pipe2(2) with close-on-exec, plus O_NONBLOCK on both ends when <paramref name="nonBlocking"/>.</summary>
+    public static SysResult Pipe(bool nonBlocking, out SafeFd? readEnd, out SafeFd? writeEnd)
+    {
+        int* fds = stackalloc int[2];
+        int rc = LibC.pipe2(fds, O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0));
+        readEnd = rc == 0 ? new SafeFd(fds[0]) : null;
+        writeEnd = rc == 0 ? new SafeFd(fds[1]) : null;
+        return SysResult.FromReturn(rc);
     }
 
     /// <summary>The interface index of <paramref name="name"/> in the calling thread's network namespace, or ENODEV.</summary>

@@ -44,6 +44,9 @@ public sealed partial class HyperlaneRuntime : IDisposable
 
     public ControlThread Control { get; }
 
+    /// <summary>True once <see cref="Dispose"/> has begun: alarms must not probe new devices any more.</summary>
+    public bool IsShuttingDown => Volatile.Read(ref disposed) != 0;
+
     public ILogger CreateLogger(string category) => loggerFactory.CreateLogger("hyperlane." + category);
 
     /// <summary>Closes every port (owned ones through their owners' devices first) and stops the control thread.</summary>
@@ -55,7 +58,9 @@ public sealed partial class HyperlaneRuntime : IDisposable
         }
 
         // A port whose driver fails to close is still closed (EthDev.Close); log the failure and go on.
-        foreach (var d in Vdev.Devices.Reverse())
+        // Devices the application holds first (a failsafe port tears down its own sub-devices), then the rest.
+        var devices = Vdev.Devices.Reverse().ToList();
+        foreach (var d in devices.Where(d => d.Ports.All(p => p.Owner is null)).Concat(devices.Where(d => d.Ports.Any(p => p.Owner is not null))))
         {
             try
             {

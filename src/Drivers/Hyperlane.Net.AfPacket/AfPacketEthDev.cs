@@ -14,7 +14,7 @@ namespace Hyperlane.Net.AfPacket;
 /// interface: a deletion raises <see cref="EthDevEventType.Removal"/> at once and turns both bursts off (they
 /// return 0 from then on); up/down or carrier changes raise <see cref="EthDevEventType.LinkStatusChange"/>.
 /// </summary>
-public sealed class AfPacketEthDev : EthDev
+public sealed class AfPacketEthDev : EthDev, IKernelInterfacePort
 {
     /// <summary>Frame overhead above the MTU the kernel accepts on a Tx ring: Ethernet header plus one VLAN tag.</summary>
     private const int L2Overhead = 14 + 4;

@@ -14,7 +14,7 @@ namespace Hyperlane.Net.Tap;
 /// its own fd (IFF_MULTI_QUEUE). The device, the netlink socket and the link monitor are created on the
 /// probing thread, so they belong to its network namespace; the data path may run on any thread.
 /// </summary>
-public sealed partial class TapEthDev : EthDev
+public sealed partial class TapEthDev : EthDev, IKernelInterfacePort
 {
     private const short TapFlags = TunInterop.IFF_TAP | TunInterop.IFF_NO_PI | TunInterop.IFF_MULTI_QUEUE | TunInterop.IFF_VNET_HDR;
     private const short TunFlags = TunInterop.IFF_TUN | TunInterop.IFF_NO_PI | TunInterop.IFF_MULTI_QUEUE | TunInterop.IFF_VNET_HDR;

@@ -62,7 +62,10 @@ public sealed partial class VdevBus
             ports = driver.Probe(new VdevProbeContext(runtime, args, values, runtime.CreateLogger(driver.Name)));
             foreach (var p in ports)
             {
-                runtime.Ports.Register(p);
+                if (p.PortId == ushort.MaxValue) // not registered early by the driver
+                {
+                    runtime.Ports.Register(p);
+                }
             }
         }
         catch (Exception ex)

@@ -25,4 +25,15 @@ public sealed class VdevProbeContext
     public DevargsValues Values { get; }
 
     public ILogger Logger { get; }
+
+    /// <summary>
+    /// Registers <paramref name="port"/> now, before the probe returns, so it gets its port id ahead of the
+    /// devices it probes in turn (a failsafe port is port 0 and its sub-devices come after, as in DPDK). The
+    /// bus registers the other returned ports when the probe returns; a probe that fails must close it.
+    /// </summary>
+    public void RegisterEarly(Ports.EthDev port)
+    {
+        ArgumentNullException.ThrowIfNull(port);
+        Runtime.Ports.Register(port);
+    }
 }

@@ -763,6 +763,20 @@ public abstract class EthDev
         return MacAddress.FromUInt64(0x02_00_00_00_00_00UL | h);
     }
 
+    /// <summary>
+    /// Sets the primary MAC of a port that learns it only during probe (failsafe takes its first
+    /// sub-device's). Only during probe, before the port was ever configured; later use <see cref="SetMacAddress"/>.
+    /// </summary>
+    protected void InitializeMacAddress(MacAddress mac)
+    {
+        if (state != EthDevState.Unconfigured || Configuration is not null)
+        {
+            throw new InvalidOperationException($"{Name}: the MAC address can only be initialised during probe");
+        }
+
+        MacAddress = mac;
+    }
+
     protected EthDevNotSupportedException NotSupported(string operation) => new(PortId, Name, operation, DriverName);
 
     protected EthDevException Fail(string operation, string reason, Errno error = Errno.None) => new(PortId, Name, operation, reason, error);

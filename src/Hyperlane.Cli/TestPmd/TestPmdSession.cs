@@ -4,6 +4,7 @@ using Hyperlane.Core;
 using Hyperlane.Core.Ports;
 using Hyperlane.Memory;
 using Hyperlane.Net.AfPacket;
+using Hyperlane.Net.Failsafe;
 using Hyperlane.Net.Null;
 using Hyperlane.Net.Ring;
 using Hyperlane.Net.Tap;
@@ -52,7 +53,7 @@ public sealed class TestPmdSession : IDisposable
             {
                 Lcores = lcores,
                 LoggerFactory = loggerFactory,
-                Drivers = [new NullDriver(), new RingDriver(), new TapDriver(), new TunDriver(), new AfPacketDriver()],
+                Drivers = [new NullDriver(), new RingDriver(), new TapDriver(), new TunDriver(), new AfPacketDriver(), new FailsafeDriver()],
             });
         }
         catch (ArgumentException ex)

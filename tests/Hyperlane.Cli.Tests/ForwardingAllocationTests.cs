@@ -35,6 +35,23 @@ public class ForwardingAllocationTests
     }
 
     [Fact]
+    public void Io_forwarding_through_failsafe_ports_allocates_zero_bytes()
+    {
+        // Two failsafe ports, each over a ring port (preferred) and a null port: Rx drains both sub-devices
+        // per burst (the fair split), Tx goes to the ring.
+        var (a, b) = RingDriver.LinkedPairDevargs("net_ring0", "net_ring1");
+        var options = new TestPmdOptions
+        {
+            Vdevs = [$"net_failsafe0,dev({a}),dev(net_null0)", $"net_failsafe1,dev({b}),dev(net_null1)"],
+            ForwardMode = ForwardMode.Io,
+            TxFirst = true,
+        };
+        using var session = new TestPmdSession(options, TextWriter.Null, NullLoggerFactory.Instance);
+        session.Setup();
+        Forward(session);
+    }
+
+    [Fact]
     public void Txonly_generation_allocates_zero_bytes()
     {
         var options = new TestPmdOptions { Vdevs = ["net_null0", "net_null1"], ForwardMode = ForwardMode.TxOnly };

@@ -128,7 +128,7 @@ public sealed partial class FailsafeEthDev : EthDev
         {
             if (!closed)
             {
-                SyncAll();
+                SyncAll(readSources: true);
             }
         }
     }
@@ -140,7 +140,7 @@ public sealed partial class FailsafeEthDev : EthDev
     {
         lock (upkeepLock)
         {
-            SyncAll();
+            SyncAll(readSources: true);
             if (givenMac is null && subs.Select(s => s.Port).FirstOrDefault(p => p is not null) is { } first)
             {
                 InitializeMacAddress(first.MacAddress);
@@ -465,15 +465,19 @@ public sealed partial class FailsafeEthDev : EthDev
 
     // ---------------- upkeep: bring every sub-device to the port's state ----------------
 
-    /// <summary>Under upkeepLock: tear down what must go, bring the rest to the target, tear down what failed.</summary>
-    private void SyncAll()
+    /// <summary>
+    /// Under upkeepLock: tear down what must go, bring the rest to the target, tear down what failed.
+    /// exec()/fd() sources are read only when <paramref name="readSources"/> (probe and upkeep), never inside
+    /// an application's control operation, which a slow command would hold up.
+    /// </summary>
+    private void SyncAll(bool readSources = false)
     {
         RemovePass();
         using (owner.Enter())
         {
             foreach (var s in subs)
             {
-                if (Volatile.Read(ref s.RemovePending) == 0)
+                if (Volatile.Read(ref s.RemovePending) == 0 && (readSources || s.State != SubDeviceState.Undefined))
                 {
                     SyncOne(s);
                 }
@@ -597,7 +601,16 @@ public sealed partial class FailsafeEthDev : EthDev
             ours = true;
         }
 
-        runtime.Ports.Claim(port, owner);
+        try
+        {
+            runtime.Ports.Claim(port, owner);
+        }
+        catch (EthDevException) when (ours)
+        {
+            runtime.Vdev.Remove(port.Name); // claimed by someone else in between: do not leave it probed
+            throw;
+        }
+
         s.ProbedByUs = ours;
         s.AttachBaseline = TryStats(port) ?? new EthStats();
         s.KernelInterface = port is IKernelInterfacePort k ? (k.InterfaceName, k.InterfaceIndex) : null;

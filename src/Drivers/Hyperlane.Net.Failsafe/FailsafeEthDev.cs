@@ -275,15 +275,21 @@ public sealed partial class FailsafeEthDev : EthDev
         }
     }
 
+    /// <summary>The port's stats; for a port closed behind our back (runtime shutdown, bus removal) those it had when closed.</summary>
     private static EthStats? TryStats(EthDev p)
     {
+        if (p.State == EthDevState.Closed)
+        {
+            return p.StatsAtClose;
+        }
+
         try
         {
             return p.GetStats();
         }
         catch (EthDevException)
         {
-            return null; // closed behind our back (runtime shutdown)
+            return p.StatsAtClose; // closed in between
         }
     }
 
@@ -472,6 +478,14 @@ public sealed partial class FailsafeEthDev : EthDev
     /// </summary>
     private void SyncAll(bool readSources = false)
     {
+        foreach (var s in subs)
+        {
+            if (s.Port is { State: EthDevState.Closed })
+            {
+                MarkForRemoval(s, "its port was closed outside the failsafe port", postUpkeep: false);
+            }
+        }
+
         RemovePass();
         using (owner.Enter())
         {
@@ -520,7 +534,7 @@ public sealed partial class FailsafeEthDev : EthDev
 
             if (p.State == EthDevState.Closed)
             {
-                MarkForRemoval(s, "its port was closed outside the failsafe port");
+                MarkForRemoval(s, "its port was closed outside the failsafe port", postUpkeep: false);
                 return;
             }
 
@@ -566,7 +580,9 @@ public sealed partial class FailsafeEthDev : EthDev
             }
             else
             {
-                OperationFailed(s, op, ex);
+                // This round's last removal pass tears it down; the next try is the next periodic round,
+                // not a round posted at once (a sub-device that always fails would spin the control thread).
+                OperationFailed(s, op, ex, postUpkeep: false);
             }
         }
     }
@@ -585,11 +601,23 @@ public sealed partial class FailsafeEthDev : EthDev
                 throw new DeviceException(args.Name, $"the port exists and is owned by {other.Name}; {Name} will not take it");
             }
 
+            if (subs.FirstOrDefault(o => o != s && ReferenceEquals(o.Port, existing)) is { } holder)
+            {
+                throw new DeviceException(args.Name, $"the port is already sub-device {holder.Index} of {Name}");
+            }
+
             port = existing;
             ours = false;
         }
         else
         {
+            // A device whose ports were all closed (an adopted port we closed, or one closed by its user)
+            // still holds its name on the bus: remove it so the name can be probed again.
+            if (runtime.Vdev.Find(args.Name) is { } stale && stale.Ports.All(p => p.State == EthDevState.Closed))
+            {
+                runtime.Vdev.Remove(args.Name);
+            }
+
             var device = runtime.Vdev.Probe(devargs);
             if (device.Ports.Count != 1)
             {
@@ -764,7 +792,7 @@ public sealed partial class FailsafeEthDev : EthDev
     /// Takes the sub-device out of the data path at once (any thread) and asks the control thread to tear it
     /// down. Bursts already inside it finish; the teardown waits for them.
     /// </summary>
-    internal void MarkForRemoval(SubDevice s, string reason)
+    internal void MarkForRemoval(SubDevice s, string reason, bool postUpkeep = true)
     {
         if (Interlocked.Exchange(ref s.RemovePending, 1) != 0)
         {
@@ -775,7 +803,10 @@ public sealed partial class FailsafeEthDev : EthDev
         Interlocked.Increment(ref removals);
         LogRemoving(logger, Name, s.Label, reason);
         Publish($"{s.Label} removed: {reason}");
-        RequestUpkeep();
+        if (postUpkeep)
+        {
+            RequestUpkeep();
+        }
     }
 
     private void RemovePass()
@@ -834,7 +865,9 @@ public sealed partial class FailsafeEthDev : EthDev
 
                 try
                 {
-                    if (s.ProbedByUs && runtime.Vdev.Find(p.Name) is not null)
+                    // The device goes from the bus with its port (DPDK's rte_dev_remove), adopted or not, unless
+                    // it has other ports still open.
+                    if (runtime.Vdev.Find(p.Name) is { } device && device.Ports.All(o => ReferenceEquals(o, p) || o.State == EthDevState.Closed))
                     {
                         runtime.Vdev.Remove(p.Name);
                     }
@@ -997,11 +1030,11 @@ public sealed partial class FailsafeEthDev : EthDev
         }
     }
 
-    private void OperationFailed(SubDevice s, string op, Exception ex)
+    private void OperationFailed(SubDevice s, string op, Exception ex, bool postUpkeep = true)
     {
         Interlocked.Increment(ref operationFailures);
         Note(s, $"{op} failed: {ex.Message}");
-        MarkForRemoval(s, $"{op} failed");
+        MarkForRemoval(s, $"{op} failed", postUpkeep);
     }
 
     /// <summary>Logs an error once while it repeats (a sub-device failing every round would flood the log).</summary>

@@ -358,6 +358,7 @@ public abstract class EthDev
                 failure = Attempt("stop", OnStop);
             }
 
+            StatsAtClose = TryGetStats();
             ReleaseQueues();
             state = EthDevState.Closed;
             var closeFailure = Attempt("close", OnClose);
@@ -609,6 +610,24 @@ public abstract class EthDev
                 TxQueues = tx,
             };
             return OnAdjustStats(stats);
+        }
+    }
+
+    /// <summary>
+    /// The statistics as they were when the port was closed (null before), so whoever aggregates ports
+    /// (failsafe) loses nothing counted between its last read and a close it did not do itself.
+    /// </summary>
+    public EthStats? StatsAtClose { get; private set; }
+
+    private EthStats? TryGetStats()
+    {
+        try
+        {
+            return GetStats();
+        }
+        catch (Exception ex) when (ex is EthDevException or LinuxException or IOException or InvalidOperationException)
+        {
+            return null; // a driver that cannot count any more (device gone) leaves no final snapshot
         }
     }
 

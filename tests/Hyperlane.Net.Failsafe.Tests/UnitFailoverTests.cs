@@ -230,26 +230,46 @@ public class UnitFailoverTests
 
         var sub0 = driver.Latest("net_utest0");
         var sub1 = driver.Latest("net_utest1");
+        // Sub-device 0's link goes down: Tx moves to sub-device 1, whose link is up, at once.
         sub0.RaiseLinkChange(up: false);
-        Assert.False(fs.GetLink().IsUp); // follows sub-device 0, which transmits
-        Unit.WaitUntil(() => events.Count == 2, "the link event of the Tx sub-device");
-        Assert.Contains("link down", events.Last().Detail, StringComparison.Ordinal);
+        Assert.Equal(1, fs.TxSubDeviceIndex);
+        Assert.True(fs.GetLink().IsUp); // sub-device 1's
+        Unit.WaitUntil(() => events.Count == 2, "the link event of the Tx switch");
+        Assert.Contains("sub-device 1", events.Last().Detail, StringComparison.Ordinal);
+
+        // Its link comes back: Tx returns to the preferred sub-device.
+        sub0.RaiseLinkChange(up: true);
+        Assert.Equal(0, fs.TxSubDeviceIndex);
+        Unit.WaitUntil(() => events.Count == 3, "the link event of the switch back");
 
         sub1.RaiseLinkChange(up: false); // not the Tx sub-device: no event of the failsafe port
         sub1.RaiseLinkChange(up: true);
         Unit.Barrier(rt);
-        Assert.Equal(2, events.Count);
+        Assert.Equal(3, events.Count);
+
+        // Both links down: Tx stays on the preferred one, and the port's link (its link) is down.
+        sub0.RaiseLinkChange(up: false);
+        sub1.RaiseLinkChange(up: false);
+        Assert.Equal(0, fs.TxSubDeviceIndex);
+        Assert.False(fs.GetLink().IsUp);
+        sub1.RaiseLinkChange(up: true);
+        Assert.Equal(1, fs.TxSubDeviceIndex);
+        sub0.RaiseLinkChange(up: true);
+        Assert.Equal(0, fs.TxSubDeviceIndex);
+        Unit.Barrier(rt);
+        int before = events.Count;
+        long switchesBefore = fs.TxSwitches;
 
         driver.ProbeFailure = new InvalidOperationException("gone");
         sub0.RaiseRemoval("unplugged");
         Assert.True(fs.GetLink().IsUp); // now sub-device 1's
-        Unit.WaitUntil(() => events.Count == 3, "the link event of the Tx switch");
+        Unit.WaitUntil(() => events.Count == before + 1, "the link event of the Tx switch");
         Assert.Contains("sub-device 1", events.Last().Detail, StringComparison.Ordinal);
 
         sub1.RaiseRemoval("unplugged too");
         Assert.Equal(-1, fs.TxSubDeviceIndex);
         Assert.False(fs.GetLink().IsUp);
-        Unit.WaitUntil(() => events.Count == 4, "the link event of no Tx sub-device");
+        Unit.WaitUntil(() => events.Count == before + 2, "the link event of no Tx sub-device");
         Assert.Contains("no sub-device can transmit", events.Last().Detail, StringComparison.Ordinal);
         var kept = Unit.Alloc(pool, 2, 0);
         Assert.Equal(0, fs.TxBurst(0, kept));
@@ -260,12 +280,12 @@ public class UnitFailoverTests
         fs.RunUpkeep();
         Assert.Equal(0, fs.TxSubDeviceIndex);
         Assert.True(fs.GetLink().IsUp);
-        Unit.WaitUntil(() => events.Count == 5, "the link event of the return");
+        Unit.WaitUntil(() => events.Count == before + 3, "the link event of the return");
         Unit.Barrier(rt);
 
         Assert.All(events, e => Assert.Equal(EthDevEventType.LinkStatusChange, e.Type));
         Assert.All(events, e => Assert.True(e.OnControlThread, $"'{e.Detail}' was raised off the control thread"));
-        Assert.Equal(4, fs.TxSwitches); // none -> 0, 0 -> 1, 1 -> none, none -> 0
+        Assert.Equal(switchesBefore + 3, fs.TxSwitches); // 0 -> 1, 1 -> none, none -> 0
     }
 
     [Fact]

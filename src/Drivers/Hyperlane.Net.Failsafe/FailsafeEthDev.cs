@@ -40,6 +40,8 @@ public sealed partial class FailsafeEthDev : EthDev
     private readonly MacAddress? givenMac;
     private Alarm? alarm;
     private LinkMonitor? monitor;
+    private RtNetlink? linkQuery; // kernel link state of sub-devices' interfaces; used under linkLock
+    private readonly Lock linkLock = new();
     private int upkeepPosted;
     private volatile bool closed;
 
@@ -404,6 +406,11 @@ public sealed partial class FailsafeEthDev : EthDev
 
         monitor?.Dispose();
         monitor = null;
+        lock (linkLock)
+        {
+            linkQuery?.Dispose();
+            linkQuery = null;
+        }
     }
 
     protected override void OnSetLinkUp() => ApplyToActive("link up", () => linkDownRequested = false, p => p.SetLinkUp());
@@ -499,6 +506,14 @@ public sealed partial class FailsafeEthDev : EthDev
         }
 
         RemovePass();
+        foreach (var s in subs)
+        {
+            if (s.State == SubDeviceState.Started && s.Port is { } p)
+            {
+                RefreshLink(s, p, "link state at upkeep");
+            }
+        }
+
         Publish("upkeep");
     }
 
@@ -512,7 +527,11 @@ public sealed partial class FailsafeEthDev : EthDev
                 string? devargs = s.Source.TryRead(runtime.Drivers, Name, out string? error);
                 if (devargs is null)
                 {
-                    SourceFailed(s, error ?? "no devargs");
+                    if (error is not null)
+                    {
+                        SourceFailed(s, error);
+                    }
+
                     return;
                 }
 
@@ -548,6 +567,7 @@ public sealed partial class FailsafeEthDev : EthDev
             {
                 op = "start";
                 p.Start();
+                RefreshLink(s, p, "started");
                 s.State = SubDeviceState.Started;
                 LogStarted(logger, Name, s.Label);
             }
@@ -892,6 +912,7 @@ public sealed partial class FailsafeEthDev : EthDev
         }
 
         s.KernelInterface = null;
+        s.LinkDown = false;
         s.RemoveReason = null;
         Volatile.Write(ref s.RemovePending, 0);
     }
@@ -911,8 +932,14 @@ public sealed partial class FailsafeEthDev : EthDev
             case EthDevEventType.ResetRequired:
                 MarkForRemoval(s, "the sub-device asked for a reset; it is probed again");
                 break;
-            case EthDevEventType.LinkStatusChange when ReferenceEquals(Path.Tx, port):
-                PostEvent(EthDevEventType.LinkStatusChange, $"{s.Label}: {e.Detail ?? "link changed"}");
+            case EthDevEventType.LinkStatusChange:
+                bool wasTx = ReferenceEquals(Path.Tx, port);
+                RefreshLink(s, port, e.Detail ?? "link changed");
+                if (wasTx && ReferenceEquals(Path.Tx, port))
+                {
+                    PostEvent(EthDevEventType.LinkStatusChange, $"{s.Label}: {e.Detail ?? "link changed"}");
+                }
+
                 break;
         }
     }
@@ -935,9 +962,72 @@ public sealed partial class FailsafeEthDev : EthDev
                 }
             }
         }
-        else if (e.Kind == LinkEventKind.New && subs.Any(s => s.State < target && s.Port is null))
+        else
         {
-            RequestUpkeep();
+            // "ip link del" first announces the interface down, well before the deletion (which waits for the
+            // kernel's clean-up): Tx leaves a sub-device whose interface is down or has no carrier at once.
+            foreach (var s in subs)
+            {
+                if (s.KernelInterface is { } k && k.Index == e.Index && s.Port is { } p)
+                {
+                    RefreshLink(s, p, $"kernel interface {k.Name} {(e.IsUp && e.HasCarrier ? "up" : "down")}");
+                }
+            }
+
+            if (e.Kind == LinkEventKind.New && subs.Any(s => s.State < target && s.Port is null))
+            {
+                RequestUpkeep();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads the sub-device's link as it is now (for a kernel interface, from the kernel: IFF_UP and carrier;
+    /// else the port's own link) and republishes when it changed. Reading and writing under one lock, each
+    /// caller (an event, the upkeep) records what was true when it ran, so a late reader never leaves a stale state.
+    /// </summary>
+    private void RefreshLink(SubDevice s, EthDev p, string why)
+    {
+        bool changed;
+        lock (linkLock)
+        {
+            bool down = !IsLinkUp(s, p);
+            changed = s.LinkDown != down;
+            s.LinkDown = down;
+        }
+
+        if (changed)
+        {
+            Publish($"{s.Label}: {why}");
+        }
+    }
+
+    private bool IsLinkUp(SubDevice s, EthDev p)
+    {
+        if (s.KernelInterface is { } k && linkQuery is { } rtnl)
+        {
+            try
+            {
+                return rtnl.GetLink(k.Index) is { } link && string.Equals(link.Name, k.Name, StringComparison.Ordinal) && link.IsUp && link.HasCarrier;
+            }
+            catch (Exception ex) when (ex is Linux.LinuxException or TimeoutException or IOException)
+            {
+                // fall back to what the port knows
+            }
+        }
+
+        return SafeLink(p).IsUp;
+    }
+
+    private static LinkStatus SafeLink(EthDev p)
+    {
+        try
+        {
+            return p.GetLink();
+        }
+        catch (EthDevException)
+        {
+            return LinkStatus.Down;
         }
     }
 
@@ -950,6 +1040,7 @@ public sealed partial class FailsafeEthDev : EthDev
 
         try
         {
+            linkQuery ??= new RtNetlink();
             var m = new LinkMonitor();
             m.LinkChanged += OnLinkChanged;
             monitor = m;
@@ -976,20 +1067,33 @@ public sealed partial class FailsafeEthDev : EthDev
     {
         lock (publishLock)
         {
+            // Tx: the first started sub-device whose link is up; when no link is up, the first started one.
             var rx = new List<EthDev>(subs.Length);
-            EthDev? tx = null;
-            int txIndex = -1;
+            EthDev? tx = null, fallback = null;
+            int txIndex = -1, fallbackIndex = -1;
             foreach (var s in subs)
             {
                 if (s.State == SubDeviceState.Started && Volatile.Read(ref s.RemovePending) == 0 && s.Port is { } p)
                 {
                     rx.Add(p);
-                    if (tx is null)
+                    if (tx is null && !s.LinkDown)
                     {
                         tx = p;
                         txIndex = s.Index;
                     }
+
+                    if (fallback is null)
+                    {
+                        fallback = p;
+                        fallbackIndex = s.Index;
+                    }
                 }
+            }
+
+            if (tx is null)
+            {
+                tx = fallback;
+                txIndex = fallbackIndex;
             }
 
             var old = Path;

@@ -53,6 +53,9 @@ internal sealed class SubDevice(int index, SubDeviceSource source)
 
     public string? RemoveReason { get; set; }
 
+    /// <summary>The sub-device's link (or its kernel interface) is down: Tx prefers another one.</summary>
+    public volatile bool LinkDown;
+
     /// <summary>The port's stats when we attached it, so an adopted port's earlier traffic is not counted.</summary>
     public EthStats AttachBaseline { get; set; } = new();
 

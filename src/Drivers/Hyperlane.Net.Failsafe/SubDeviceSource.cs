@@ -24,8 +24,9 @@ internal abstract class SubDeviceSource : IDisposable
     public abstract bool IsFixed { get; }
 
     /// <summary>
-    /// The devargs to probe now, or null with <paramref name="error"/> set when there are none yet (no line,
-    /// a command that failed) or they are invalid. Never throws for bad outside input.
+    /// The devargs to probe now, or null when there are none: then <paramref name="error"/> says what was wrong
+    /// (a command that failed, a bad line, a bad fd), or is null when there is simply nothing yet (no line
+    /// written, a command that printed nothing), which is not an error. Never throws for bad outside input.
     /// </summary>
     public abstract string? TryRead(DriverRegistry drivers, string failsafeName, out string? error);
 
@@ -167,7 +168,7 @@ internal sealed class ExecSource : SubDeviceSource
                 string err = stderr.Wait(1000) ? FirstLine(stderr.Result) : string.Empty;
                 error = process.ExitCode != 0
                     ? string.Create(CultureInfo.InvariantCulture, $"{Description}: exited with status {process.ExitCode}{(err.Length > 0 ? ": " + err : string.Empty)}")
-                    : $"{Description}: printed no devargs yet";
+                    : null; // printed nothing: no sub-device yet
                 return null;
             }
 
@@ -303,7 +304,7 @@ internal sealed class FdSource : SubDeviceSource
 
         if (last is null)
         {
-            error = readError ?? $"{Description}: no complete devargs line yet";
+            error = readError; // null: no complete line yet
             return null;
         }
 

@@ -35,7 +35,7 @@ HLB_LIB=$HLB_ROOT/bench/lib
 # shellcheck source=lib/common.sh
 source "$HLB_LIB/common.sh"
 
-HLB_ALL_CASES=(null_io micro tap_tx tap_rx af_packet_tx af_packet_rx)
+HLB_ALL_CASES=(null_io micro tap_tx tap_rx af_packet_tx af_packet_rx failsafe_null_io failsafe_failover)
 
 runs=3
 HLB_DURATION=8
@@ -61,7 +61,7 @@ while [[ $# -gt 0 ]]; do
       for c in "${HLB_ALL_CASES[@]}"; do
         # shellcheck source=/dev/null
         source "$HLB_ROOT/bench/cases/$c.sh"
-        printf '%-13s %s\n' "$c" "$("${c}_describe")"
+        printf '%-18s %s\n' "$c" "$("${c}_describe")"
       done
       exit 0 ;;
     -h|--help) usage; exit 0 ;;

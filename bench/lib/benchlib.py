@@ -6,11 +6,18 @@ Every case run (one side, one run) ends as a result JSON:
    "metrics": {"rx_mpps": {"value": 123.4, "unit": "Mpps", "better": "higher", ...}},
    "memory": "...", "notes": ["..."], "error": "..." (when not ok),
    "unavailable": "why" (DPDK side that cannot run)}
+A metric may have no number but an outcome instead ("value": null, "outcome": "did not fail over",
+"outcomeDetail": "..."): the run worked and the event measured never happened; the report shows the
+outcome in place of the figure and names it instead of a ratio.
 `report` gathers them into the Markdown table and the results JSON.
 
 Subcommands (all print JSON on stdout unless said otherwise):
   testpmd-stats FILE                   Rx-pps samples of testpmd-style output, summed over ports
   null-io SIDE RUN STDOUT [SUMMARY]    result for case null_io (SUMMARY: Hyperlane --summary-json)
+  null-io-case CASE SIDE RUN STDOUT [SUMMARY]
+                                       the same parse for another case (failsafe_null_io)
+  failover CASE SIDE RUN PROBEJSON STDOUT [SUMMARY]
+                                       result for failsafe_failover (bench/lib/failover_probe.py)
   ringperf FILE                        ring_perf_autotest single-lcore bulk 32 figures
   mpbench FILE                         bench/dpdk/mpbench lines
   kio-tx CASE SIDE RUN STDOUT COUNTERS DEV [SUMMARY]
@@ -130,9 +137,9 @@ def cmd_testpmd_stats(path):
     return summarize_samples(testpmd_samples(read(path)))
 
 
-def cmd_null_io(side, run, stdout_path, summary_path=None):
+def cmd_null_io(side, run, stdout_path, summary_path=None, case="null_io"):
     st = summarize_samples(testpmd_samples(read(stdout_path)))
-    res = {"case": "null_io", "side": side, "run": int(run), "ok": False, "metrics": {}, "notes": []}
+    res = {"case": case, "side": side, "run": int(run), "ok": False, "metrics": {}, "notes": []}
     if st["medianMpps"] is None:
         res["error"] = "no stats samples with Rx-pps in the output"
         return res
@@ -408,6 +415,98 @@ def cmd_kio_rx(case, side, run, stdout_path, gen_stdout_path, counters_path, kin
 
 
 # ----------------------------------------------------------------------------------------------
+# failsafe_failover (bench/cases/failsafe_failover.sh, observer bench/lib/failover_probe.py)
+
+FAILOVER_LOG = re.compile(r"(net_failsafe|fs_|sub_device|sub-device|hot.?plug)", re.I)
+
+
+def cmd_failover(case, side, run, probe_path, stdout_path, summary_path=None):
+    res = {"case": case, "side": side, "run": int(run), "ok": False, "metrics": {}, "notes": []}
+    try:
+        pr = json.loads(read(probe_path))
+    except (OSError, ValueError) as e:
+        res["error"] = "the observer wrote no result: %s" % e
+        return res
+    log = []
+    for path in (stdout_path, stdout_path.replace("stdout.txt", "stderr.txt")):
+        try:
+            log += [ANSI.sub("", l).strip() for l in read(path).splitlines() if FAILOVER_LOG.search(l)]
+        except OSError:
+            pass
+    read_summary(res, summary_path)
+    if pr.get("error"):
+        res["error"] = "observer: " + pr["error"]
+        res["portLog"] = log[:20]
+        return res
+    params = pr.get("params", {})
+    fo_to, ret_to = params.get("failoverTimeoutS"), params.get("returnTimeoutS")
+    fwd = None
+    try:  # testpmd's final "Forward statistics for port 0" block (the last one printed)
+        blocks = re.findall(r"Forward statistics for port 0.*?TX-packets:\s+(\d+)\s+TX-dropped:\s+(\d+)",
+                            ANSI.sub("", read(stdout_path)), re.S)
+        if blocks:
+            fwd = {"txPackets": int(blocks[-1][0]), "txDropped": int(blocks[-1][1])}
+    except OSError:
+        pass
+    detail = {k: pr.get(k) for k in (
+        "gapMs", "detectMs", "lastBBeforeDelMs", "delCommandMs", "returnMs", "returnFromAddMs",
+        "addToUpMs", "switchBackMs", "tapFramesBeforeUnplug", "tapFramesAfterUnplug", "tapFramesUntilUp",
+        "tapFramesAfterReturn", "bFramesBeforeUnplug", "bFramesAfterReturn", "bSteadyMpps",
+        "tapMppsAfterFailover", "bMppsAfterReturn", "ringStats", "timesNs", "params")}
+    detail["portLog"] = log[:20]
+    detail["portForwardStats"] = fwd
+    gap = {"unit": "ms", "better": "lower",
+           "label": "failover gap: last frame on veth B -> first frame on the TAP, after veth A is deleted",
+           "detail": detail}
+    if pr.get("failedOver"):
+        gap["value"] = pr["gapMs"]
+    else:
+        gap["value"] = None
+        gap["outcome"] = "did not fail over"
+        gap["outcomeDetail"] = "no frame on the TAP within %g s of deleting veth A" % fo_to
+    ret = {"unit": "ms", "better": "lower",
+           "label": "return time: veth pair re-created and up -> first frame on veth B",
+           "detail": {k: pr.get(k) for k in ("returnMs", "returnFromAddMs", "addToUpMs", "switchBackMs",
+                                             "bMppsAfterReturn", "tapFramesAfterReturn")}}
+    if pr.get("returned"):
+        ret["value"] = pr["returnMs"]
+    else:
+        ret["value"] = None
+        ret["outcome"] = "did not return"
+        ret["outcomeDetail"] = "no frame on the re-created veth B within %g s" % ret_to
+    det = {"unit": "ms", "better": "lower",
+           "label": "unplug -> first frame on the TAP (from the delete request for veth A)",
+           "detail": {k: pr.get(k) for k in ("detectMs", "delCommandMs", "lastBBeforeDelMs", "tapMppsAfterFailover")}}
+    if pr.get("failedOver"):
+        det["value"] = pr["detectMs"]
+    else:
+        det["value"] = None
+        det["outcome"] = gap["outcome"]
+        det["outcomeDetail"] = gap["outcomeDetail"]
+    res["metrics"]["failover_gap_ms"] = gap
+    res["metrics"]["unplug_to_tap_ms"] = det
+    res["metrics"]["return_ms"] = ret
+    stall = pr.get("lastBBeforeDelMs")
+    if isinstance(stall, (int, float)) and stall > 50:
+        res["notes"].append("the port had sent nothing to veth B for %.0f ms when veth A was deleted (a stall "
+                            "before the unplug, not failover time; the gap includes it, unplug->TAP does not)"
+                            % stall)
+    if not pr.get("bFramesBeforeUnplug"):
+        res["notes"].append("no frames on veth B before the unplug")
+    if pr.get("tapFramesBeforeUnplug"):
+        res["notes"].append("%d frame(s) on the TAP before veth A was deleted (the fallback should be idle)"
+                            % pr["tapFramesBeforeUnplug"])
+    if pr.get("ringDrops"):
+        res["notes"].append("the observer's rings dropped %d frame(s) (boundary times may be late)"
+                            % pr["ringDrops"])
+    if pr.get("returned") and pr.get("failedOver") and pr.get("tapFramesAfterReturn"):
+        res["notes"].append("about %d frame(s) on the TAP after the first frame on the re-created veth B "
+                            "(the last %.1f ms after it)" % (pr["tapFramesAfterReturn"], -(pr.get("switchBackMs") or 0)))
+    res["ok"] = True
+    return res
+
+
+# ----------------------------------------------------------------------------------------------
 # DPDK micro baselines
 
 def parse_ringperf(text):
@@ -551,6 +650,79 @@ def fmt(v, unit):
     return "%.2f" % v
 
 
+def outcome_counts(outcomes):
+    """[(outcome, detail), ...] -> [{"outcome", "runs", "detail"}], in order of first appearance."""
+    out = []
+    for o, d in outcomes:
+        e = next((x for x in out if x["outcome"] == o), None)
+        if e is None:
+            out.append({"outcome": o, "runs": 1, "detail": d})
+        else:
+            e["runs"] += 1
+    return out
+
+
+# Cases that measure a variant of another case: the report gives, per side, variant / base.
+OVERHEAD_PAIRS = [
+    # variant, base, metric, what, reference figures (DPDK, dpdk-peer.md §4, hugepages)
+    ("failsafe_null_io", "null_io", "rx_mpps", "failsafe over net_null vs plain net_null",
+     "dpdk-peer.md §4 (DPDK, hugepages, medians of 3): failsafe_null_io 127.0 vs null_io 123.6 Mpps (x1.03)"),
+]
+
+
+def overhead_rows(table, results):
+    rows = []
+    by = {(r["case"], r["metric"]): r for r in table}
+    for variant, base, metric, what, ref in OVERHEAD_PAIRS:
+        v = by.get((variant, metric))
+        if v is None:
+            continue
+        b = by.get((base, metric))
+        entry = {"variant": variant, "base": base, "metric": metric, "what": what, "reference": ref,
+                 "baseRan": b is not None}
+        for side in ("hyperlane", "dpdk"):
+            vm = v[side]["median"]
+            bm = b[side]["median"] if b else None
+            per_run = []
+            if b:
+                def vals(case):
+                    return {r.get("run"): r["metrics"][metric]["value"] for r in results
+                            if r.get("case") == case and r.get("side") == side and r.get("ok")
+                            and isinstance(r.get("metrics", {}).get(metric, {}).get("value"), (int, float))}
+                vr, br = vals(variant), vals(base)
+                per_run = [vr[k] / br[k] for k in sorted(vr) if k in br and br[k]]
+            entry[side] = {"variantMedian": vm, "baseMedian": bm,
+                           "ratio": vm / bm if vm is not None and bm else None,
+                           "perRunRatios": [round(x, 3) for x in per_run]}
+        rows.append(entry)
+    return rows
+
+
+def overhead_lines(rows):
+    lines = []
+    for e in rows:
+        if not e["baseRan"]:
+            lines.append("Overhead of %s (%s): %s was not run in this invocation, so there is no ratio; "
+                         "run --cases %s,%s for it. Reference: %s."
+                         % (e["variant"], e["what"], e["base"], e["base"], e["variant"], e["reference"]))
+            continue
+        lines.append("Overhead of %s (%s): %s median / %s median, per side (per-run ratios of the "
+                     "interleaved runs in brackets; above 1 = the variant is faster):"
+                     % (e["variant"], e["what"], e["variant"], e["base"]))
+        lines.append("")
+        lines.append("| side | %s | %s | ratio | per-run ratios |" % (e["variant"], e["base"]))
+        lines.append("|---|---|---|---|---|")
+        for side, lab in (("hyperlane", "Hyperlane"), ("dpdk", "DPDK")):
+            x = e[side]
+            lines.append("| %s | %s | %s | %s | %s |" % (
+                lab, fmt(x["variantMedian"], "Mpps"), fmt(x["baseMedian"], "Mpps"),
+                "%.2f" % x["ratio"] if x["ratio"] is not None else "–",
+                ", ".join("%.2f" % r for r in x["perRunRatios"]) or "–"))
+        lines.append("")
+        lines.append("Reference: %s." % e["reference"])
+    return lines
+
+
 def cmd_report(runs_dir, meta_path, out_json):
     import glob
     import os
@@ -587,7 +759,7 @@ def cmd_report(runs_dir, meta_path, out_json):
             row = {"case": case, "metric": key, "unit": None, "better": None, "label": None,
                    "conditions": meta.get("conditions", {}).get(case, "")}
             for s, rs in sides.items():
-                vals, nss = [], []
+                vals, nss, outcomes = [], [], []
                 for r in rs:
                     m = r.get("metrics", {}).get(key)
                     if r.get("ok") and m and isinstance(m.get("value"), (int, float)) \
@@ -595,18 +767,33 @@ def cmd_report(runs_dir, meta_path, out_json):
                         vals.append(m["value"])
                         if isinstance(m.get("ns"), (int, float)):
                             nss.append(m["ns"])
-                        row["unit"] = row["unit"] or m.get("unit")
-                        row["better"] = row["better"] or m.get("better")
-                        row["label"] = row["label"] or m.get("label")
+                    elif r.get("ok") and m and m.get("outcome"):
+                        outcomes.append((m["outcome"], m.get("outcomeDetail")))
+                    else:
+                        continue
+                    row["unit"] = row["unit"] or m.get("unit")
+                    row["better"] = row["better"] or m.get("better")
+                    row["label"] = row["label"] or m.get("label")
                 mems = sorted({str(r.get("memory")) for r in rs if r.get("memory")})
                 row[s] = {"values": vals, "min": min(vals) if vals else None,
                           "median": median(vals), "max": max(vals) if vals else None,
                           "nsMedian": median(nss), "runs": len(rs), "memory": mems,
-                          "unavailable": unavailable[s]}
+                          "unavailable": unavailable[s], "outcomes": outcome_counts(outcomes)}
             h, d = row["hyperlane"]["median"], row["dpdk"]["median"]
+            oc = {s: row[s]["outcomes"] for s in ("hyperlane", "dpdk")}
             if unavailable["dpdk"]:
                 row["ratio"] = None
                 row["ratioText"] = "DPDK cannot run: " + unavailable["dpdk"]
+            elif oc["hyperlane"] or oc["dpdk"]:
+                # an event that never happened has no figure to divide by: say what happened instead
+                row["ratio"] = None
+                parts = []
+                for s, lab in (("hyperlane", "Hyperlane"), ("dpdk", "DPDK")):
+                    for o in oc[s]:
+                        parts.append("%s %s in %d/%d run(s)%s" % (
+                            lab, o["outcome"], o["runs"], row[s]["runs"],
+                            " (%s)" % o["detail"] if o.get("detail") else ""))
+                row["ratioText"] = "no ratio: " + "; ".join(parts)
             elif h is None or d is None or d == 0:
                 row["ratio"] = None
                 s_missing = "hyperlane" if h is None else "dpdk"
@@ -636,10 +823,15 @@ def cmd_report(runs_dir, meta_path, out_json):
             x = row[s]
             if x["unavailable"]:
                 return "cannot run"
+            outs = "; ".join("**%s** (%d/%d runs)" % (o["outcome"], o["runs"], x["runs"])
+                             for o in x.get("outcomes", []))
             if not x["values"]:
+                if outs:
+                    return outs
                 return "failed" if any(r.get("error") for r in sides_of[row["case"]][s]) else "–"
-            return "%s / **%s** / %s" % (fmt(x["min"], row["unit"]), fmt(x["median"], row["unit"]),
+            figs = "%s / **%s** / %s" % (fmt(x["min"], row["unit"]), fmt(x["median"], row["unit"]),
                                          fmt(x["max"], row["unit"]))
+            return figs + ("; " + outs if outs else "")
         better = {"higher": " (higher is better)", "lower": " (lower is better)"}.get(row["better"], "")
         memtxt = "memory: HL %s, DPDK %s" % (", ".join(row["hyperlane"]["memory"]) or "?",
                                              ", ".join(row["dpdk"]["memory"]) or "?")
@@ -660,6 +852,10 @@ def cmd_report(runs_dir, meta_path, out_json):
                 r["label"] or r["metric"], fmt(r["hyperlane"]["nsMedian"], "ns"),
                 fmt(r["hyperlane"]["median"], "c"), fmt(r["dpdk"]["nsMedian"], "ns"),
                 fmt(r["dpdk"]["median"], "c"), r["ratioText"]))
+    overhead = overhead_rows(table, results)
+    if overhead:
+        lines.append("")
+        lines.extend(overhead_lines(overhead))
     lines.append("")
     lines.append("Ratio = Hyperlane median / DPDK median: for Mpps above 1 means Hyperlane is faster, for "
                  "cycles/obj above 1 means Hyperlane is slower. Differences under ~30% in the "
@@ -684,13 +880,14 @@ def cmd_report(runs_dir, meta_path, out_json):
                      % ", ".join(sorted(set(mixed))))
     md = "\n".join(lines) + "\n"
 
-    out = {"meta": meta, "table": table, "results": results, "problems": problems, "markdown": md}
+    out = {"meta": meta, "table": table, "overhead": overhead, "results": results, "problems": problems,
+           "markdown": md}
     with open(out_json, "w", encoding="utf-8") as f:
         json.dump(out, f, indent=2)
     sys.stdout.write(md)
     # Exit 3 when some case has no figure at all on the Hyperlane side (for --quick).
-    missing = [r for r in table if r["hyperlane"]["median"] is None
-               or (r["dpdk"]["median"] is None and not r["dpdk"]["unavailable"])]
+    missing = [r for r in table if (r["hyperlane"]["median"] is None and not r["hyperlane"]["outcomes"])
+               or (r["dpdk"]["median"] is None and not r["dpdk"]["unavailable"] and not r["dpdk"]["outcomes"])]
     return 3 if missing else 0
 
 
@@ -706,6 +903,10 @@ def main(argv):
         out = cmd_testpmd_stats(*args)
     elif cmd == "null-io":
         out = cmd_null_io(*args)
+    elif cmd == "null-io-case":
+        out = cmd_null_io(*args[1:4], summary_path=args[4] if len(args) > 4 else None, case=args[0])
+    elif cmd == "failover":
+        out = cmd_failover(*args)
     elif cmd == "ringperf":
         out = parse_ringperf(read(args[0]))
     elif cmd == "mpbench":
@@ -760,8 +961,9 @@ def main(argv):
         with open(path, "w", encoding="utf-8") as f:
             json.dump(res, f, indent=2)
         m = res.get("metrics", {})
-        summary = ", ".join("%s=%.3f %s" % (k, v["value"], v.get("unit", "")) for k, v in m.items()
-                            if isinstance(v.get("value"), (int, float)))
+        summary = ", ".join("%s=%.3f %s" % (k, v["value"], v.get("unit", "")) if isinstance(v.get("value"), (int, float))
+                            else "%s: %s" % (k, v["outcome"]) for k, v in m.items()
+                            if isinstance(v.get("value"), (int, float)) or v.get("outcome"))
         print(summary or res.get("unavailable") or res.get("error") or "no figure")
         return 0
     elif cmd == "report":

@@ -1,3 +1,4 @@
+using Hyperlane.Cli.Doctor;
 using Hyperlane.Cli.TestPmd;
 using Hyperlane.Core.Devices;
 using Hyperlane.Core.Ports;
@@ -27,8 +28,9 @@ public static class CliApp
             output.WriteLine();
             output.WriteLine("commands:");
             output.WriteLine("  testpmd [EAL options] -- [testpmd options]   forward packets between ports, as DPDK's testpmd");
+            output.WriteLine("  doctor [--json]                              check this machine for Hyperlane (Azure/Hyper-V, tc, hugepages, ...)");
             output.WriteLine();
-            output.WriteLine("'hyperlane testpmd --help' lists the options.");
+            output.WriteLine("'hyperlane testpmd --help' and 'hyperlane doctor --help' list the options.");
             return args.Length == 0 ? ExitUsage : ExitOk;
         }
 
@@ -36,8 +38,10 @@ public static class CliApp
         {
             case "testpmd":
                 return TestPmd(args[1..], input, output, error);
+            case "doctor":
+                return DoctorCommand.Run(args[1..], output, error);
             default:
-                error.WriteLine($"hyperlane: error: unknown command '{args[0]}' (commands: testpmd)");
+                error.WriteLine($"hyperlane: error: unknown command '{args[0]}' (commands: testpmd, doctor)");
                 return ExitUsage;
         }
     }

@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using System.Text;
 using Hyperlane.Core;
 using Hyperlane.Core.Ports;
@@ -6,6 +5,7 @@ using Hyperlane.Linux;
 using Hyperlane.Memory;
 using Hyperlane.Net.Null;
 using Hyperlane.Net.Ring;
+using Hyperlane.Testing;
 
 namespace Hyperlane.Net.Failsafe.Tests;
 
@@ -96,37 +96,8 @@ internal static class Unit
 
     public static long XStat(EthDev dev, string name) => dev.GetXStats().Single(x => x.Name == name).Value;
 
-    /// <summary>Runs <paramref name="work"/> on a new thread marked as lcore 0 (so mempool caches are used).</summary>
-    public static T OnLcore<T>(Func<T> work)
-    {
-        T result = default!;
-        Exception? error = null;
-        var thread = new Thread(() =>
-        {
-            LcoreId.SetCurrent(0);
-            try
-            {
-                result = work();
-            }
-            catch (Exception ex)
-            {
-                error = ex;
-            }
-            finally
-            {
-                LcoreId.SetCurrent(-1);
-            }
-        })
-        { Name = "fs-unit-lcore-0" };
-        thread.Start();
-        thread.Join();
-        if (error is not null)
-        {
-            ExceptionDispatchInfo.Throw(error);
-        }
-
-        return result;
-    }
+    /// <summary>Runs <paramref name="work"/> on a thread marked as lcore 0 (so mempool caches are used).</summary>
+    public static T OnLcore<T>(Func<T> work) => LcoreThread.Run(work, "fs-unit-lcore-0");
 
     /// <summary>A pipe whose read end is blocking (the failsafe must make its copy non-blocking).</summary>
     public static (SafeFd Read, SafeFd Write) Pipe()

@@ -1,9 +1,9 @@
-using System.Runtime.ExceptionServices;
 using Hyperlane.Core;
 using Hyperlane.Core.Ports;
 using Hyperlane.Memory;
 using Hyperlane.Net.Null;
 using Hyperlane.Net.Ring;
+using Hyperlane.Testing;
 
 namespace Hyperlane.Net.Tests;
 
@@ -23,37 +23,8 @@ public class DataPathAllocationTests
         dev.Start();
     }
 
-    /// <summary>Runs <paramref name="work"/> on a new thread marked as lcore 0 (so mempool caches are used), then clears the mark.</summary>
-    private static T OnLcore<T>(Func<T> work)
-    {
-        T result = default!;
-        Exception? error = null;
-        var thread = new Thread(() =>
-        {
-            LcoreId.SetCurrent(0);
-            try
-            {
-                result = work();
-            }
-            catch (Exception ex)
-            {
-                error = ex;
-            }
-            finally
-            {
-                LcoreId.SetCurrent(-1);
-            }
-        })
-        { Name = "alloc-test-lcore-0" };
-        thread.Start();
-        thread.Join();
-        if (error is not null)
-        {
-            ExceptionDispatchInfo.Throw(error);
-        }
-
-        return result;
-    }
+    /// <summary>Runs <paramref name="work"/> on a thread marked as lcore 0 (so mempool caches are used).</summary>
+    private static T OnLcore<T>(Func<T> work) => LcoreThread.Run(work, "alloc-test-lcore-0");
 
     /// <summary>Receives a burst on <paramref name="rx"/> and sends it out of <paramref name="tx"/>, freeing what Tx did not take.</summary>
     private static int Step(EthDev rx, EthDev tx, Mbuf[] burst)

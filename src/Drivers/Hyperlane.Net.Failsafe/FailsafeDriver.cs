@@ -122,10 +122,10 @@ public sealed class FailsafeDriver : IVdevDriver
                 return new ExecSource(item.Value);
             default:
                 var fd = new FdSource(item.Value.Trim());
-                if (fd.OpenError is { } fdError && !int.TryParse(item.Value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+                if (!fd.IsNumber)
                 {
                     fd.Dispose();
-                    throw new DevargsException(name, "fd", item.Position, fdError);
+                    throw new DevargsException(name, "fd", item.Position, fd.OpenError!);
                 }
 
                 return fd; // an fd that is not open leaves the sub-device absent, with the error logged and counted

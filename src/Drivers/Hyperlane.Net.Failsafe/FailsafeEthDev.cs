@@ -295,6 +295,16 @@ public sealed partial class FailsafeEthDev : EthDev
         }
     }
 
+    /// <summary>Under statsLock: adds what the sub-device counted since its baseline to the accumulator and moves the baseline there.</summary>
+    private void FoldLocked(SubDevice s, EthDev p)
+    {
+        if (TryStats(p) is { } now)
+        {
+            accumulated = StatsMath.Add(accumulated, StatsMath.Subtract(now, s.AttachBaseline));
+            s.AttachBaseline = now;
+        }
+    }
+
     /// <summary>
     /// Runs an operation that replaces a sub-device's queues (and so its counters): what they counted is
     /// folded into the accumulator first and the baseline taken afresh after, so port stats never drop.
@@ -303,11 +313,7 @@ public sealed partial class FailsafeEthDev : EthDev
     {
         lock (statsLock)
         {
-            if (TryStats(p) is { } before)
-            {
-                accumulated = StatsMath.Add(accumulated, StatsMath.Subtract(before, s.AttachBaseline));
-                s.AttachBaseline = before;
-            }
+            FoldLocked(s, p);
 
             try
             {
@@ -659,7 +665,6 @@ public sealed partial class FailsafeEthDev : EthDev
             throw;
         }
 
-        s.ProbedByUs = ours;
         s.AttachBaseline = TryStats(port) ?? new EthStats();
         s.KernelInterface = port is IKernelInterfacePort k ? (k.InterfaceName, k.InterfaceIndex) : null;
         EventHandler<EthDevEventArgs> handler = (_, e) => OnSubDeviceEvent(s, port, e);
@@ -831,24 +836,19 @@ public sealed partial class FailsafeEthDev : EthDev
 
     private void RemovePass()
     {
-        bool any = false;
         foreach (var s in subs)
         {
             if (Volatile.Read(ref s.RemovePending) != 0)
             {
+                // MarkForRemoval publishes too, but on its own thread: make sure the data path has left this
+                // sub-device before it is stopped, so no burst is sent into a port that is going away.
                 Publish($"{s.Label} removed: {s.RemoveReason}");
                 Teardown(s, s.RemoveReason ?? "removed");
-                any = true;
             }
-        }
-
-        if (any)
-        {
-            Publish("removal");
         }
     }
 
-    /// <summary>Under upkeepLock: saves the sub-device's stats, stops and closes it (the bus removes what we probed), and resets the slot.</summary>
+    /// <summary>Under upkeepLock: saves the sub-device's stats, stops and closes it (its device leaves the vdev bus), and resets the slot.</summary>
     private void Teardown(SubDevice s, string reason)
     {
         if (s.Port is { } p)
@@ -869,11 +869,7 @@ public sealed partial class FailsafeEthDev : EthDev
 
                 lock (statsLock)
                 {
-                    if (TryStats(p) is { } last)
-                    {
-                        accumulated = StatsMath.Add(accumulated, StatsMath.Subtract(last, s.AttachBaseline));
-                    }
-
+                    FoldLocked(s, p);
                     s.Port = null;
                 }
 

@@ -43,9 +43,6 @@ internal sealed class SubDevice(int index, SubDeviceSource source)
     /// <summary>The port, from <see cref="SubDeviceState.Probed"/> until it is torn down.</summary>
     public volatile EthDev? Port;
 
-    /// <summary>True when we probed the port on the bus (and remove it there); false when we adopted an existing one.</summary>
-    public bool ProbedByUs { get; set; }
-
     /// <summary>1 when the sub-device must be torn down (removal event, interface deleted, failed operation).</summary>
 #pragma warning disable CA1051 // set with one interlocked instruction from event threads
     public int RemovePending;

@@ -206,6 +206,8 @@ internal sealed class FdSource : SubDeviceSource
             return;
         }
 
+        IsNumber = true;
+
         var r = Syscalls.Duplicate(number, out fd);
         if (!r.IsSuccess)
         {
@@ -227,6 +229,9 @@ internal sealed class FdSource : SubDeviceSource
     public override string Description => "fd(" + text + ")";
 
     public override bool IsFixed => false;
+
+    /// <summary>Whether the text is a descriptor number at all (a devargs error when not; a closed fd is not one).</summary>
+    public bool IsNumber { get; }
 
     /// <summary>Why the descriptor is unusable (checked once, at probe), or null.</summary>
     public string? OpenError => openError;

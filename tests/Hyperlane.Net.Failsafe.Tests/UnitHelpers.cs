@@ -47,19 +47,8 @@ internal static class Unit
     }
 
     /// <summary>Polls <paramref name="condition"/> until it holds or <see cref="Timeout"/> passes (then fails naming <paramref name="what"/>).</summary>
-    public static void WaitUntil(Func<bool> condition, string what)
-    {
-        long deadline = Environment.TickCount64 + (long)Timeout.TotalMilliseconds;
-        while (!condition())
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                Assert.Fail($"timed out after {Timeout.TotalSeconds:0} s waiting for {what}");
-            }
-
-            Thread.Sleep(2);
-        }
-    }
+    public static void WaitUntil(Func<bool> condition, string what) =>
+        LabFailsafe.WaitUntil(condition, () => "waiting for " + what, Timeout);
 
     /// <summary>Returns once the control thread has run everything posted before this call (removal teardowns, events).</summary>
     public static void Barrier(HyperlaneRuntime rt) => rt.Control.Invoke("test barrier", () => { }, Timeout);

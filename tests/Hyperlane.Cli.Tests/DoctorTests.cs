@@ -1,11 +1,9 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using Hyperlane.Cli.Doctor;
 using Hyperlane.Linux;
 using Hyperlane.Net.VdevNetvsc;
 using Hyperlane.Packets;
+using Hyperlane.Testing;
 
 namespace Hyperlane.Cli.Tests;
 
@@ -16,7 +14,6 @@ namespace Hyperlane.Cli.Tests;
 /// </summary>
 public class DoctorTests
 {
-    private const string NetvscClassId = "{f8615163-df3e-46c5-913f-f2d2f965ed0e}";
     private const string MacA = "00:0d:3a:aa:00:01";
     private const string MacB = "00:0d:3a:bb:00:02";
 
@@ -31,19 +28,19 @@ public class DoctorTests
     [SkippableFact]
     public void Doctor_prints_the_netvsc_vf_pairs_and_the_vdev_string()
     {
-        RequireNamespaces();
-        using var lab = Lab.Create();
-        using var tree = new Tree();
-        string nv1 = lab.AddVeth("hdn", MacA);
-        string vf1 = lab.AddVeth("hdv", MacA);
-        string nv2 = lab.AddVeth("hdr", MacB);
-        string other = lab.AddVeth("hdo", MacA); // nv1's MAC but not PCI: never its VF
+        Requires.NetNamespaces();
+        using var lab = NetNamespace.Create();
+        using var tree = new FakeHostTree();
+        string nv1 = lab.AddVethPair(macA: MacA).A;
+        string vf1 = lab.AddVethPair(macA: MacA).A;
+        string nv2 = lab.AddVethPair(macA: MacB).A;
+        string other = lab.AddVethPair(macA: MacA).A; // nv1's MAC but not PCI: never its VF
         lab.Ip("addr", "add", "192.0.2.7/24", "dev", nv2);
         tree.MarkNetvsc(nv1);
         tree.MarkNetvsc(nv2);
         tree.MarkPciVf(vf1, "0002:00:02.0", "mlx5_core");
         string uio = tree.AddVmbusNetDevice("uio_hv_generic");
-        tree.BuildHost();
+        BuildHost(tree);
 
         var (rc, output, err) = lab.Run(() => Run("doctor", "--root", tree.Root));
 
@@ -74,14 +71,14 @@ public class DoctorTests
     [SkippableFact]
     public void Doctor_json_parses_and_has_the_fields()
     {
-        RequireNamespaces();
-        using var lab = Lab.Create();
-        using var tree = new Tree();
-        string nv1 = lab.AddVeth("hdn", MacA);
-        string vf1 = lab.AddVeth("hdv", MacA);
+        Requires.NetNamespaces();
+        using var lab = NetNamespace.Create();
+        using var tree = new FakeHostTree();
+        string nv1 = lab.AddVethPair(macA: MacA).A;
+        string vf1 = lab.AddVethPair(macA: MacA).A;
         tree.MarkNetvsc(nv1);
         tree.MarkPciVf(vf1, "7870:00:02.0", "mana");
-        tree.BuildHost();
+        BuildHost(tree);
 
         var (rc, output, err) = lab.Run(() => Run("doctor", "--json", "--root", tree.Root));
 
@@ -132,7 +129,7 @@ public class DoctorTests
     public void Doctor_on_an_empty_tree_reports_no_netvsc_and_still_checks_the_rest()
     {
         // Host namespace, but an empty tree: the host's interfaces have no sysfs entry there, so none is NetVSC.
-        using var tree = new Tree();
+        using var tree = new FakeHostTree();
         var (rc, output, err) = Run("doctor", "--root", tree.Root);
         Assert.True(rc == 0, err);
         Assert.Contains("/sys/bus/vmbus absent", output, StringComparison.Ordinal);
@@ -151,7 +148,7 @@ public class DoctorTests
     {
         // HostFs.Root is process-wide: the command line --root is what tests use; this only proves the default is HostFs.Root.
         Assert.Equal(HostFs.Root, new DoctorRunner().Tree.Root);
-        using var tree = new Tree();
+        using var tree = new FakeHostTree();
         Assert.Equal(tree.Root, new DoctorRunner(tree.Root).Tree.Root);
     }
 
@@ -233,7 +230,7 @@ public class DoctorTests
     [Fact]
     public void Kernel_feature_from_gzipped_config_and_missing_module()
     {
-        using var tree = new Tree();
+        using var tree = new FakeHostTree();
         tree.Write("/lib/modules/6.1.0-hltest/modules.dep", "kernel/drivers/net/tun.ko:\n");
         Directory.CreateDirectory(tree.P("/proc"));
         using (var file = File.Create(tree.P("/proc/config.gz")))
@@ -304,253 +301,18 @@ public class DoctorTests
         Assert.DoesNotContain(kvmChecks.Keys, k => k.StartsWith("vmbus", StringComparison.Ordinal));
     }
 
-    private static void RequireNamespaces()
+    /// <summary>The non-network part of the host tree doctor reads: kernel release, modules, hugepages, capabilities, /dev/net/tun.</summary>
+    private static void BuildHost(FakeHostTree tree)
     {
-        bool ok = ProcessInfo.IsRoot && Lab.IpPath is not null;
-        if (ok)
-        {
-            return;
-        }
-
-        const string reason = "needs root and the ip command (network namespaces, veths)";
-        if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidOperationException($"prerequisite missing and CI=true: {reason}");
-        }
-
-        Skip.If(true, reason);
-    }
-
-    /// <summary>
-    /// A host tree in a temporary directory laid out as sysfs is (relative links into /sys/devices), with
-    /// the procfs, /dev and /lib/modules files doctor reads. Cli.Tests has no reference to the test
-    /// helpers of Hyperlane.Net.VdevNetvsc.Tests, so this is the small copy doctor needs.
-    /// </summary>
-    private sealed class Tree : IDisposable
-    {
-        private const string Vmbus = "/sys/devices/LNXSYSTM:00/VMBUS:00";
-        private int _ids;
-
-        public Tree()
-        {
-            Root = Path.Combine(Path.GetTempPath(), $"hl-doctor-{Guid.NewGuid():N}");
-            Directory.CreateDirectory(Root + "/sys/class/net");
-        }
-
-        public string Root { get; }
-
-        public string P(string absolute) => Root + absolute;
-
-        public void Write(string absolute, string content)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(P(absolute))!);
-            File.WriteAllText(P(absolute), content);
-        }
-
-        public void Link(string absolute, string targetAbsolute)
-        {
-            string at = P(absolute), target = P(targetAbsolute);
-            Directory.CreateDirectory(Path.GetDirectoryName(at)!);
-            string up = Path.GetRelativePath(Path.GetDirectoryName(at)!, Path.GetDirectoryName(target)!);
-            File.CreateSymbolicLink(at, up == "." ? Path.GetFileName(target) : up + "/" + Path.GetFileName(target));
-        }
-
-        public string MarkNetvsc(string ifname)
-        {
-            string id = AddVmbusNetDevice("hv_netvsc");
-            string net = $"{Vmbus}/{id}/net/{ifname}";
-            Write(net + "/type", "1\n");
-            Link(net + "/device", $"{Vmbus}/{id}");
-            Link($"/sys/class/net/{ifname}", net);
-            return id;
-        }
-
-        public string AddVmbusNetDevice(string driver)
-        {
-            string id = string.Create(CultureInfo.InvariantCulture, $"{Guid.NewGuid().ToString()[..24]}{++_ids:x12}");
-            string dev = $"{Vmbus}/{id}";
-            Write(dev + "/class_id", NetvscClassId + "\n");
-            Directory.CreateDirectory(P($"/sys/bus/vmbus/drivers/{driver}"));
-            Link(dev + "/driver", $"/sys/bus/vmbus/drivers/{driver}");
-            Link($"/sys/bus/vmbus/devices/{id}", dev);
-            return id;
-        }
-
-        public void MarkPciVf(string ifname, string pci, string driver)
-        {
-            string dev = $"/sys/devices/pci{pci[..pci.IndexOf(':', StringComparison.Ordinal)]}:00/{pci}";
-            Directory.CreateDirectory(P("/sys/bus/pci/drivers/" + driver));
-            Link(dev + "/subsystem", "/sys/bus/pci");
-            Link(dev + "/driver", $"/sys/bus/pci/drivers/{driver}");
-            string net = $"{dev}/net/{ifname}";
-            Write(net + "/type", "1\n");
-            Link(net + "/device", dev);
-            Link($"/sys/class/net/{ifname}", net);
-        }
-
-        /// <summary>The non-network part: kernel release, modules, hugepages, capabilities, /dev/net/tun.</summary>
-        public void BuildHost()
-        {
-            Write("/proc/sys/kernel/osrelease", "6.1.0-hltest\n");
-            Write("/proc/self/status", "Name:\thyperlane\nCapInh:\t0000000000000000\nCapEff:\t0000000000003000\n");
-            Write("/sys/module/sch_ingress/initstate", "live\n");
-            Write("/lib/modules/6.1.0-hltest/modules.builtin", "kernel/net/sched/cls_u32.ko\n");
-            Write("/lib/modules/6.1.0-hltest/modules.dep", "kernel/net/sched/act_mirred.ko.zst:\nkernel/net/sched/sch_ingress.ko.zst:\n");
-            Write("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", "64\n");
-            Write("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "60\n");
-            Write("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages", "0\n");
-            Write("/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages", "0\n");
-            Write("/dev/net/tun", string.Empty);
-        }
-
-        public void Dispose()
-        {
-            try
-            {
-                Directory.Delete(Root, recursive: true);
-            }
-            catch (IOException)
-            {
-                // Best effort.
-            }
-        }
-    }
-
-    /// <summary>A network namespace with a thread inside it (Cli.Tests does not reference Hyperlane.Testing's NetNamespace).</summary>
-    private sealed class Lab : IDisposable
-    {
-        public static readonly string? IpPath = new[] { "/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip" }.FirstOrDefault(File.Exists);
-        private static int counter;
-        private readonly BlockingCollection<Action> _work = [];
-        private readonly Thread _thread;
-
-        private Lab(string name)
-        {
-            Name = name;
-            var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _thread = new Thread(() =>
-            {
-                try
-                {
-                    Syscalls.Open("/var/run/netns/" + name, Syscalls.O_RDONLY, out SafeFd? fd).ThrowIfFailed($"open netns {name}");
-                    using (fd)
-                    {
-                        Syscalls.SetNs(fd!.Fd, Syscalls.CLONE_NEWNET).ThrowIfFailed($"setns {name}");
-                    }
-
-                    entered.SetResult();
-                }
-                catch (Exception ex)
-                {
-                    entered.SetException(ex);
-                    return;
-                }
-
-                foreach (Action a in _work.GetConsumingEnumerable())
-                {
-                    a();
-                }
-            }) { IsBackground = true, Name = "doctor-netns" };
-            _thread.Start();
-            entered.Task.GetAwaiter().GetResult();
-        }
-
-        public string Name { get; }
-
-        public static Lab Create()
-        {
-            string name = string.Create(CultureInfo.InvariantCulture, $"hld-{Environment.ProcessId}-{Interlocked.Increment(ref counter)}");
-            Exec("netns", "add", name);
-            try
-            {
-                Exec("-n", name, "link", "set", "lo", "up");
-                // No IPv6 link-local addresses: they would make every veth "routed".
-                Exec("netns", "exec", name, "sh", "-c",
-                    "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6");
-                return new Lab(name);
-            }
-            catch
-            {
-                Exec("netns", "del", name);
-                throw;
-            }
-        }
-
-        public string Ip(params string[] args) => Exec(["-n", Name, .. args]);
-
-        /// <summary>A veth pair; returns the first end's name (at most 15 characters), up, with <paramref name="mac"/>.</summary>
-        public string AddVeth(string prefix, string mac)
-        {
-            string a = prefix + Guid.NewGuid().ToString("N")[..8];
-            string b = "hdp" + Guid.NewGuid().ToString("N")[..8];
-            Ip("link", "add", a, "type", "veth", "peer", "name", b);
-            Ip("link", "set", a, "address", mac);
-            Ip("link", "set", a, "up");
-            Ip("link", "set", b, "up");
-            return a;
-        }
-
-        public T Run<T>(Func<T> func)
-        {
-            var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _work.Add(() =>
-            {
-                try
-                {
-                    done.SetResult(func());
-                }
-                catch (Exception ex)
-                {
-                    done.SetException(ex);
-                }
-            });
-            return done.Task.GetAwaiter().GetResult();
-        }
-
-        public void Dispose()
-        {
-            _work.CompleteAdding();
-            _thread.Join(TimeSpan.FromSeconds(5));
-            try
-            {
-                Exec("netns", "del", Name);
-            }
-            catch (InvalidOperationException)
-            {
-                // Already gone.
-            }
-
-            _work.Dispose();
-        }
-
-        private static string Exec(params string[] args)
-        {
-            var psi = new ProcessStartInfo(IpPath ?? throw new InvalidOperationException("the ip command is not installed"))
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (string a in args)
-            {
-                psi.ArgumentList.Add(a);
-            }
-
-            using Process p = Process.Start(psi) ?? throw new InvalidOperationException("could not start ip");
-            Task<string> stdout = p.StandardOutput.ReadToEndAsync();
-            string stderr = p.StandardError.ReadToEnd();
-            if (!p.WaitForExit(30_000))
-            {
-                p.Kill(entireProcessTree: true);
-                throw new TimeoutException($"ip {string.Join(' ', args)} did not finish within 30 s");
-            }
-
-            if (p.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"ip {string.Join(' ', args)} failed ({p.ExitCode}): {stderr.Trim()}");
-            }
-
-            return stdout.Result;
-        }
+        tree.Write("/proc/sys/kernel/osrelease", "6.1.0-hltest\n");
+        tree.Write("/proc/self/status", "Name:\thyperlane\nCapInh:\t0000000000000000\nCapEff:\t0000000000003000\n");
+        tree.Write("/sys/module/sch_ingress/initstate", "live\n");
+        tree.Write("/lib/modules/6.1.0-hltest/modules.builtin", "kernel/net/sched/cls_u32.ko\n");
+        tree.Write("/lib/modules/6.1.0-hltest/modules.dep", "kernel/net/sched/act_mirred.ko.zst:\nkernel/net/sched/sch_ingress.ko.zst:\n");
+        tree.Write("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", "64\n");
+        tree.Write("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "60\n");
+        tree.Write("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages", "0\n");
+        tree.Write("/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages", "0\n");
+        tree.Write("/dev/net/tun", string.Empty);
     }
 }

@@ -1,3 +1,5 @@
+using Hyperlane.Testing;
+
 namespace Hyperlane.Net.VdevNetvsc.Tests;
 
 /// <summary>What sysfs says about one netdev, from a built tree: no root, no netlink.</summary>

@@ -1,5 +1,6 @@
 using Hyperlane.Linux.Netlink;
 using Hyperlane.Packets;
+using Hyperlane.Testing;
 
 namespace Hyperlane.Net.VdevNetvsc.Tests;
 

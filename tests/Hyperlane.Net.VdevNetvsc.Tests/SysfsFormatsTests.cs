@@ -1,4 +1,5 @@
 using Hyperlane.Linux;
+using Hyperlane.Testing;
 
 namespace Hyperlane.Net.VdevNetvsc.Tests;
 

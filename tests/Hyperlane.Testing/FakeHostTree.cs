@@ -1,7 +1,6 @@
 using System.Globalization;
-using Hyperlane.Net.VdevNetvsc;
 
-namespace Hyperlane.Net.VdevNetvsc.Tests;
+namespace Hyperlane.Testing;
 
 /// <summary>
 /// A host tree in a temporary directory, laid out as the real sysfs is: <c>/sys/class/net/N</c> is a
@@ -12,6 +11,9 @@ namespace Hyperlane.Net.VdevNetvsc.Tests;
 /// </summary>
 public sealed class FakeHostTree : IDisposable
 {
+    /// <summary>The VMBus class id of a synthetic network device, as Hyper-V's sysfs shows it.</summary>
+    public const string NetvscClassId = "{f8615163-df3e-46c5-913f-f2d2f965ed0e}";
+
     public const string VmbusDevicesDir = "/sys/devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0004:00/VMBUS:00";
     private static int vmbusCounter;
 
@@ -69,7 +71,7 @@ public sealed class FakeHostTree : IDisposable
     /// bound to <paramref name="driver"/> (null: unbound), with a net/NAME whose type is <paramref name="type"/>.
     /// Returns the VMBus device id.
     /// </summary>
-    public string MarkNetvsc(string ifname, string? driver = "hv_netvsc", string classId = NetvscDiscovery.NetvscClassId, string type = "1")
+    public string MarkNetvsc(string ifname, string? driver = "hv_netvsc", string classId = NetvscClassId, string type = "1")
     {
         string id = NewVmbusId();
         string dev = $"{VmbusDevicesDir}/{id}";
@@ -96,7 +98,7 @@ public sealed class FakeHostTree : IDisposable
     {
         string id = NewVmbusId();
         string dev = $"{VmbusDevicesDir}/{id}";
-        Write(dev + "/class_id", NetvscDiscovery.NetvscClassId + "\n");
+        Write(dev + "/class_id", NetvscClassId + "\n");
         Mkdir("/sys/bus/vmbus/devices");
         Link($"/sys/bus/vmbus/devices/{id}", dev);
         if (driver is not null)

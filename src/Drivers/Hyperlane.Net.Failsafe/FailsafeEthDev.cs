@@ -223,22 +223,33 @@ public sealed partial class FailsafeEthDev : EthDev
         };
     }
 
-    /// <summary>The link of the transmitting sub-device; down when none can transmit.</summary>
+    /// <summary>
+    /// The link of the transmitting sub-device; down when none can transmit. In the moment between a
+    /// sub-device's link going down and Tx moving off it, another started sub-device whose link is up is
+    /// reported: the port can still carry traffic, and a failsafe port nested in another must not look down
+    /// (and make the outer one switch) while it fails over inside.
+    /// </summary>
     protected override LinkStatus OnGetLink()
     {
-        if (Path.Tx is not { } tx)
+        var path = Path;
+        if (path.Tx is not { } tx)
         {
             return LinkStatus.Down;
         }
 
-        try
+        var link = SafeLink(tx);
+        if (!link.IsUp)
         {
-            return tx.GetLink();
+            foreach (var p in path.Rx)
+            {
+                if (!ReferenceEquals(p, tx) && SafeLink(p) is { IsUp: true } other)
+                {
+                    return other;
+                }
+            }
         }
-        catch (EthDevException)
-        {
-            return LinkStatus.Down; // removed in between
-        }
+
+        return link;
     }
 
     /// <summary>Stats of the sub-devices that are gone plus the live ones, so they never go backwards.</summary>

@@ -57,9 +57,10 @@ public sealed partial class VdevBus
         }
 
         IReadOnlyList<EthDev> ports = [];
+        var context = new VdevProbeContext(runtime, args, values, runtime.CreateLogger(driver.Name));
         try
         {
-            ports = driver.Probe(new VdevProbeContext(runtime, args, values, runtime.CreateLogger(driver.Name)));
+            ports = driver.Probe(context);
             foreach (var p in ports)
             {
                 if (p.PortId == ushort.MaxValue) // not registered early by the driver
@@ -76,6 +77,8 @@ public sealed partial class VdevBus
                 p.Close(); // nothing of a failed probe stays behind
             }
 
+            DisposeResources(args.Name, context.Resources);
+
             if (ex is DevargsException or DeviceException)
             {
                 throw;
@@ -84,7 +87,7 @@ public sealed partial class VdevBus
             throw new DeviceException(args.Name, $"probe failed: {ex.Message}", ex);
         }
 
-        var device = new VdevDevice(args.Name, driver, args, ports);
+        var device = new VdevDevice(args.Name, driver, args, ports, [.. context.Resources]);
         lock (sync)
         {
             devices[args.Name] = device;
@@ -122,9 +125,68 @@ public sealed partial class VdevBus
             }
         }
 
+        DisposeResources(name, device.Resources);
         LogRemoved(logger, name);
         failure?.Throw();
         return true;
+    }
+
+    /// <summary>
+    /// Probes what the application asked for at start-up (<paramref name="devargs"/>, in order), then every
+    /// driver that probes itself (<see cref="IVdevAutoProbe"/>) when the user named none of its devices, as
+    /// DPDK's EAL does for net_vdev_netvsc on Hyper-V. Returns the devices probed automatically.
+    /// </summary>
+    public IReadOnlyList<VdevDevice> ProbeStartup(IEnumerable<string> devargs)
+    {
+        ArgumentNullException.ThrowIfNull(devargs);
+        var given = new List<IVdevDriver>();
+        foreach (string d in devargs)
+        {
+            var device = Probe(d);
+            given.Add(device.Driver);
+        }
+
+        var auto = new List<VdevDevice>();
+        foreach (var driver in runtime.Drivers.Drivers)
+        {
+            if (driver is not IVdevAutoProbe autoProbe)
+            {
+                continue;
+            }
+
+            if (given.Contains(driver))
+            {
+                LogAutoProbeSkipped(logger, driver.Name, "the command line names one of its devices");
+                continue;
+            }
+
+            string? autoDevargs = autoProbe.AutoProbeDevargs(out string reason);
+            if (autoDevargs is null)
+            {
+                LogAutoProbeSkipped(logger, driver.Name, reason);
+                continue;
+            }
+
+            LogAutoProbe(logger, autoDevargs, reason);
+            auto.Add(Probe(autoDevargs));
+        }
+
+        return auto;
+    }
+
+    private void DisposeResources(string name, IReadOnlyList<IDisposable> resources)
+    {
+        for (int i = resources.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                resources[i].Dispose();
+            }
+            catch (Exception ex)
+            {
+                LogResourceFailed(logger, ex, name);
+            }
+        }
     }
 
     public VdevDevice? Find(string name)
@@ -145,6 +207,15 @@ public sealed partial class VdevBus
 
     [LoggerMessage(Level = LogLevel.Information, Message = "vdev {Device}: probed by {Driver}, port(s) {Ports}")]
     private static partial void LogProbed(ILogger logger, string device, string driver, string ports);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "vdev {Device}: releasing what the driver held failed")]
+    private static partial void LogResourceFailed(ILogger logger, Exception ex, string device);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "vdev: probing {Devargs} automatically: {Reason}")]
+    private static partial void LogAutoProbe(ILogger logger, string devargs, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "vdev: no automatic {Driver}: {Reason}")]
+    private static partial void LogAutoProbeSkipped(ILogger logger, string driver, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "vdev {Device}: removed")]
     private static partial void LogRemoved(ILogger logger, string device);

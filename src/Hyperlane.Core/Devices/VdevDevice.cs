@@ -5,8 +5,9 @@ namespace Hyperlane.Core.Devices;
 /// <summary>A probed virtual device and the ports it made.</summary>
 public sealed class VdevDevice
 {
-    internal VdevDevice(string name, IVdevDriver driver, Devargs devargs, IReadOnlyList<EthDev> ports)
+    internal VdevDevice(string name, IVdevDriver driver, Devargs devargs, IReadOnlyList<EthDev> ports, IReadOnlyList<IDisposable>? resources = null)
     {
+        Resources = resources ?? [];
         Name = name;
         Driver = driver;
         Devargs = devargs;
@@ -20,6 +21,9 @@ public sealed class VdevDevice
     public Devargs Devargs { get; }
 
     public IReadOnlyList<EthDev> Ports { get; }
+
+    /// <summary>What the driver tied to the device (<see cref="VdevProbeContext.OwnUntilRemoved"/>), disposed on removal.</summary>
+    internal IReadOnlyList<IDisposable> Resources { get; }
 
     public override string ToString() => Devargs.ToString();
 }

@@ -5,6 +5,8 @@ namespace Hyperlane.Core.Devices;
 /// <summary>What a driver gets when the vdev bus probes one of its devices.</summary>
 public sealed class VdevProbeContext
 {
+    private readonly List<IDisposable> resources = [];
+
     internal VdevProbeContext(HyperlaneRuntime runtime, Devargs devargs, DevargsValues values, ILogger logger)
     {
         Runtime = runtime;
@@ -36,4 +38,17 @@ public sealed class VdevProbeContext
         ArgumentNullException.ThrowIfNull(port);
         Runtime.Ports.Register(port);
     }
+
+    /// <summary>
+    /// Ties <paramref name="resource"/> to the device: it is disposed when the device is removed (after its
+    /// ports are closed), or at once if the probe fails. For a device that drives others (net_vdev_netvsc
+    /// probes failsafe ports and watches for VFs) and has no port of its own to close.
+    /// </summary>
+    public void OwnUntilRemoved(IDisposable resource)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        resources.Add(resource);
+    }
+
+    internal IReadOnlyList<IDisposable> Resources => resources;
 }

@@ -117,6 +117,12 @@ public sealed partial class FailsafeEthDev : EthDev
     /// <summary>The last error of sub-device <paramref name="index"/> (probe, source or operation), or null.</summary>
     public string? GetSubDeviceError(int index) => subs[index].LastError;
 
+    /// <summary>
+    /// Raised after each configuration of the port (on the configuring thread, under the port's control lock:
+    /// a handler only posts work). net_vdev_netvsc waits for it to feed the VF with the right queue count.
+    /// </summary>
+    public event EventHandler? Configured;
+
     /// <summary>Runs the upkeep now on the calling thread (tests, and <c>port</c> commands that want a result at once).</summary>
     public void RunUpkeep()
     {
@@ -364,6 +370,8 @@ public sealed partial class FailsafeEthDev : EthDev
 
             SyncAll();
         }
+
+        Configured?.Invoke(this, EventArgs.Empty);
     }
 
     protected override EthRxQueue OnSetupRxQueue(int queueId, int descriptors, Mempool pool, RxQueueConf conf)
@@ -963,7 +971,7 @@ public sealed partial class FailsafeEthDev : EthDev
         {
             foreach (var s in subs)
             {
-                if (s.KernelInterface is { } k && k.Index == e.Index && string.Equals(k.Name, e.Name, StringComparison.Ordinal))
+                if (s.KernelInterface is { } k && k.Index == e.Index) // by ifindex: a renamed interface is the same one
                 {
                     MarkForRemoval(s, $"kernel interface {k.Name} (ifindex {k.Index}) deleted");
                 }
@@ -1015,7 +1023,7 @@ public sealed partial class FailsafeEthDev : EthDev
         {
             try
             {
-                return rtnl.GetLink(k.Index) is { } link && string.Equals(link.Name, k.Name, StringComparison.Ordinal) && link.IsUp && link.HasCarrier;
+                return rtnl.GetLink(k.Index) is { } link && link.IsUp && link.HasCarrier; // a rename (udev) keeps the ifindex
             }
             catch (Exception ex) when (ex is Linux.LinuxException or TimeoutException or IOException)
             {

@@ -8,6 +8,7 @@ using Hyperlane.Net.Failsafe;
 using Hyperlane.Net.Null;
 using Hyperlane.Net.Ring;
 using Hyperlane.Net.Tap;
+using Hyperlane.Net.VdevNetvsc;
 using Hyperlane.Packets;
 using Microsoft.Extensions.Logging;
 
@@ -53,7 +54,7 @@ public sealed class TestPmdSession : IDisposable
             {
                 Lcores = lcores,
                 LoggerFactory = loggerFactory,
-                Drivers = [new NullDriver(), new RingDriver(), new TapDriver(), new TunDriver(), new AfPacketDriver(), new FailsafeDriver()],
+                Drivers = [new NullDriver(), new RingDriver(), new TapDriver(), new TunDriver(), new AfPacketDriver(), new FailsafeDriver(), new VdevNetvscDriver()],
             });
         }
         catch (ArgumentException ex)
@@ -75,12 +76,13 @@ public sealed class TestPmdSession : IDisposable
     {
         if (options.BuiltInDefault)
         {
+            // The demo: a linked ring pair, nothing probed automatically (it needs no root and no hardware).
             RingDriver.CreateLinkedPair(runtime, "net_ring0", "net_ring1");
         }
-
-        foreach (var vdev in options.Vdevs)
+        else
         {
-            runtime.Vdev.Probe(vdev);
+            // The user's --vdev list, then drivers that probe themselves (net_vdev_netvsc on Hyper-V).
+            runtime.Vdev.ProbeStartup(options.Vdevs);
         }
 
         ports.AddRange(runtime.Ports.Ports);

@@ -18,7 +18,26 @@ public sealed unsafe class EventFd : IDisposable
         Handle = new SafeFd(fd);
     }
 
+    private EventFd(SafeFd handle) => Handle = handle;
+
     public SafeFd Handle { get; }
+
+    /// <summary>
+    /// Wraps an eventfd received from a peer (a vhost-user kick or call descriptor), taking ownership of
+    /// <paramref name="fd"/>. Its flags stay what the peer chose: O_NONBLOCK belongs to the open file the
+    /// peer shares with us, so if the peer made it blocking, <see cref="TryRead"/> blocks while the counter
+    /// is zero (wait for readability first, e.g. with epoll). The descriptor is not checked to be an eventfd.
+    /// </summary>
+    public static EventFd FromDescriptor(SafeFd fd)
+    {
+        ArgumentNullException.ThrowIfNull(fd);
+        if (fd.IsInvalid || fd.IsClosed)
+        {
+            throw new ArgumentException("the descriptor is closed or invalid", nameof(fd));
+        }
+
+        return new EventFd(fd);
+    }
 
     /// <summary>Adds <paramref name="value"/> to the counter.</summary>
     public SysResult Signal(ulong value = 1)

@@ -26,71 +26,39 @@ public sealed class LabNetvscCollection
 /// pair: the lab's side (A) is what the driver sees, the peer (B) is where the test counts frames, as the host
 /// would. Everything is torn down with the lab, also when a test fails.
 /// </summary>
-internal sealed class LabNetvsc : IDisposable
+internal sealed class LabNetvsc : NamespaceLab
 {
     public const string Collection = "vdev-netvsc-lab";
 
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
-
-    private static int counter;
-    private readonly ITestOutputHelper output;
-    private readonly List<IDisposable> owned = [];
-    private int runtimeDisposed;
-
-    private LabNetvsc(ITestOutputHelper output, NetNamespace ns, FakeHostTree tree, Hypervisor? hypervisor)
+    private LabNetvsc(ITestOutputHelper output, NetNamespace ns, FakeHostTree tree, VdevNetvscDriver driver)
+        : base(output, ns, [new AfPacketDriver(), new TapDriver(), new FailsafeDriver(), driver], "vsclab", logLines: 200)
     {
-        this.output = output;
-        Ns = ns;
         Tree = tree;
-        Log = new LabLog();
-        Driver = new VdevNetvscDriver(new VdevNetvscOptions
-        {
-            HostRoot = tree.Root,
-            DetectHypervisor = hypervisor is null ? null : () => hypervisor,
-        });
-        Pool = Mempool.CreatePacketPool(string.Create(CultureInfo.InvariantCulture, $"vsclab-{Environment.ProcessId}-{Interlocked.Increment(ref counter)}"), 8192, cacheSize: 0);
-        try
-        {
-            Runtime = ns.Run(() => new HyperlaneRuntime(new HyperlaneRuntimeOptions
-            {
-                Drivers = [new AfPacketDriver(), new TapDriver(), new FailsafeDriver(), Driver],
-                LoggerFactory = Log,
-            }));
-        }
-        catch
-        {
-            Pool.Dispose();
-            throw;
-        }
+        Driver = driver;
     }
-
-    public NetNamespace Ns { get; }
 
     public FakeHostTree Tree { get; }
 
     public VdevNetvscDriver Driver { get; }
-
-    public HyperlaneRuntime Runtime { get; }
-
-    public Mempool Pool { get; }
-
-    public LabLog Log { get; }
 
     /// <summary>A lab; <paramref name="hypervisor"/> is what auto-probing is told (default: the real detection over the built tree).</summary>
     public static LabNetvsc Create(ITestOutputHelper output, Hypervisor? hypervisor = null)
     {
         Requires.NetNamespaces();
         Requires.Tun();
-        var ns = NetNamespace.Create();
         var tree = new FakeHostTree();
         try
         {
-            return new LabNetvsc(output, ns, tree, hypervisor);
+            var driver = new VdevNetvscDriver(new VdevNetvscOptions
+            {
+                HostRoot = tree.Root,
+                DetectHypervisor = hypervisor is null ? null : () => hypervisor,
+            });
+            return new LabNetvsc(output, NetNamespace.Create(), tree, driver);
         }
         catch
         {
             tree.Dispose();
-            ns.Dispose();
             throw;
         }
     }
@@ -137,79 +105,17 @@ internal sealed class LabNetvsc : IDisposable
     /// <summary>The failsafe ports the probe made, in port order.</summary>
     public IReadOnlyList<FailsafeEthDev> FailsafePorts() => [.. Runtime.Ports.Ports.OfType<FailsafeEthDev>()];
 
-    /// <summary>One queue pair (Rx from the lab's pool), started.</summary>
-    public void Start(EthDev port)
-    {
-        port.Configure(1, 1);
-        port.SetupRxQueue(0, 512, Pool);
-        port.SetupTxQueue(0, 512);
-        port.Start();
-    }
-
-    public FrameSink Sink(string ifname) => Own(new FrameSink(KernelPort.Open(Ns, ifname)));
-
-    public TxTraffic Traffic(EthDev port) => Own(new TxTraffic(port, Pool));
-
-    public T Own<T>(T disposable)
-        where T : IDisposable
-    {
-        lock (owned)
-        {
-            owned.Add(disposable);
-        }
-
-        return disposable;
-    }
-
-    public static TimeSpan WaitUntil(Func<bool> condition, Func<string> what, TimeSpan? timeout = null) => Wait.Until(condition, what, timeout ?? Timeout);
-
-    /// <summary>A summary of a failsafe port's sub-devices, for failure messages.</summary>
-    public static string Describe(FailsafeEthDev fs)
-    {
-        var parts = new List<string> { $"tx sub-device {fs.TxSubDeviceIndex}" };
-        for (int i = 0; i < fs.SubDeviceCount; i++)
-        {
-            parts.Add($"sub {i}: {fs.GetSubDeviceState(i)} {fs.GetSubDevicePort(i)?.Name ?? "-"} (error: {fs.GetSubDeviceError(i) ?? "none"})");
-        }
-
-        return string.Join("; ", parts);
-    }
-
-    /// <summary>Stops traffic and readers, then disposes the runtime. Idempotent.</summary>
-    public void DisposeRuntime()
-    {
-        List<IDisposable> list;
-        lock (owned)
-        {
-            list = [.. owned];
-            owned.Clear();
-        }
-
-        foreach (var d in list.OfType<TxTraffic>().Concat<IDisposable>(list.Where(d => d is not TxTraffic)))
-        {
-            d.Dispose();
-        }
-
-        if (Interlocked.Exchange(ref runtimeDisposed, 1) == 0)
-        {
-            Runtime.Dispose();
-        }
-    }
-
-    public void Dispose()
+    protected override void Dispose(bool disposing)
     {
         try
         {
-            DisposeRuntime();
+            base.Dispose(disposing);
         }
         finally
         {
-            Pool.Dispose();
-            Ns.Dispose();
-            Tree.Dispose();
-            foreach (string line in Log.Tail(200))
+            if (disposing)
             {
-                output.WriteLine(line);
+                Tree.Dispose();
             }
         }
     }

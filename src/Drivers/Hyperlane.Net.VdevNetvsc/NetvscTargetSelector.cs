@@ -117,6 +117,12 @@ public static class NetvscTargetSelector
 
         LinkInfo link = links.FirstOrDefault(l => l.Name == name)
             ?? throw new DevargsException(device, "iface", $"iface={name}: no such interface in this network namespace");
+        if (scan.Skipped.FirstOrDefault(k => k.Name == name && k.Kind == SkipKind.Unusable) is { } unusable && discovery.Inspect(name).Kind == NetDeviceKind.Netvsc)
+        {
+            // NetVSC in sysfs, but the kernel's view makes it unusable (not a 6-byte MAC): say that, force cannot help.
+            throw new DevargsException(device, "iface", $"iface={name}: {unusable.Reason}");
+        }
+
         return Forced(device, "iface", $"iface={name}", link, force, addresses, discovery, warnings);
     }
 
@@ -133,14 +139,14 @@ public static class NetvscTargetSelector
             throw new DevargsException(device, "mac", $"mac={mac}: no interface has this MAC in this network namespace");
         }
 
+        // What force=1 takes: the first non-PCI netdev with the MAC (a PCI one is some NetVSC netdev's VF), by ifindex.
+        LinkInfo pick = candidates.OrderBy(c => discovery.Inspect(c.Name).Kind == NetDeviceKind.PciDevice).ThenBy(c => c.Index).First();
         if (!force)
         {
             throw new DevargsException(device, "mac",
-                $"mac={mac}: no NetVSC netdev has this MAC ({string.Join("; ", candidates.Select(c => discovery.Inspect(c.Name).Reason))}); add force=1 to use {candidates[0].Name} anyway");
+                $"mac={mac}: no NetVSC netdev has this MAC ({string.Join("; ", candidates.Select(c => discovery.Inspect(c.Name).Reason))}); add force=1 to use {pick.Name} anyway");
         }
 
-        // force=1: the first non-PCI netdev with the MAC (a PCI one is some NetVSC netdev's VF), by ifindex.
-        LinkInfo pick = candidates.OrderBy(c => discovery.Inspect(c.Name).Kind == NetDeviceKind.PciDevice).ThenBy(c => c.Index).First();
         return Forced(device, "mac", $"mac={mac}", pick, force, addresses, discovery, warnings);
     }
 

@@ -12,6 +12,7 @@ namespace Hyperlane.Net.VdevNetvsc;
 public sealed class VfFeed : IDisposable
 {
     private readonly SafeFd writeEnd;
+    private bool newlineOwed; // a short write's piece still needs its terminating newline
 
     private VfFeed(SafeFd writeEnd, SafeFd readEnd)
     {
@@ -58,6 +59,15 @@ public sealed class VfFeed : IDisposable
     public VfFeedResult Write(string line)
     {
         ArgumentNullException.ThrowIfNull(line);
+        if (newlineOwed)
+        {
+            VfFeedResult owed = WriteNewline();
+            if (owed != VfFeedResult.Written)
+            {
+                return owed;
+            }
+        }
+
         byte[] bytes = Encoding.ASCII.GetBytes(line + "\n");
         while (true)
         {
@@ -73,7 +83,8 @@ public sealed class VfFeed : IDisposable
                 // A pipe write under PIPE_BUF is atomic, so this needs a line over 4096 bytes or an odd fd;
                 // finish the piece with a newline so the reader throws it away rather than joining it to the next.
                 ShortWrites++;
-                _ = Syscalls.Write(writeEnd.Fd, "\n"u8);
+                newlineOwed = true;
+                _ = WriteNewline(); // if the pipe is full, it is written before the next line
                 return VfFeedResult.Short;
             }
 
@@ -83,6 +94,33 @@ public sealed class VfFeed : IDisposable
             }
 
             if (r.Error == Errno.EAGAIN)
+            {
+                Full++;
+                return VfFeedResult.Full;
+            }
+
+            Failures++;
+            return VfFeedResult.Failed;
+        }
+    }
+
+    private VfFeedResult WriteNewline()
+    {
+        while (true)
+        {
+            var r = Syscalls.Write(writeEnd.Fd, "\n"u8);
+            if (r.IsSuccess && r.Value == 1)
+            {
+                newlineOwed = false;
+                return VfFeedResult.Written;
+            }
+
+            if (!r.IsSuccess && r.Error == Errno.EINTR)
+            {
+                continue;
+            }
+
+            if (!r.IsSuccess && r.Error == Errno.EAGAIN)
             {
                 Full++;
                 return VfFeedResult.Full;

@@ -8,11 +8,16 @@ using Hyperlane.Testing;
 namespace Hyperlane.Net.AfPacket.Tests;
 
 /// <summary>
-/// net_af_packet against a real veth pair in a namespace of its own. One class: the tests run one after
-/// another (the devargs test counts the process's open descriptors).
+/// net_af_packet against a real veth pair in a namespace of its own. One collection (with
+/// <see cref="AfPacketStealTests"/>): the tests run one after another (the devargs tests count the
+/// process's open descriptors).
 /// </summary>
+[Collection(Collection)]
 public sealed class AfPacketTests
 {
+    /// <summary>The xUnit collection of the kernel-lab tests: they never run in parallel with each other.</summary>
+    public const string Collection = "af_packet kernel lab";
+
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(3);
 
     [SkippableFact]
@@ -338,6 +343,7 @@ public sealed class AfPacketTests
                 ("net_af_packet0,iface=" + a + ",qpairs=17", "qpairs", "qpairs"),
                 ("net_af_packet0,iface=" + a + ",fanout_mode=spray", "fanout_mode", "fanout_mode"),
                 ("net_af_packet0,iface=" + a + ",qdisc_bypass=2", "qdisc_bypass", "qdisc_bypass"),
+                ("net_af_packet0,iface=" + a + ",steal=2", "steal", "steal"),
             };
             foreach (var (args, key, needle) in cases)
             {

@@ -13,7 +13,9 @@ namespace Hyperlane.Net.AfPacket;
 /// <summary>
 /// <c>net_af_packet</c>: a port over AF_PACKET sockets with mapped TPACKET_V3 rings on an existing kernel
 /// interface, as DPDK's af_packet PMD. Devargs: <c>iface</c> (required), <c>qpairs</c>, <c>blocksz</c>,
-/// <c>framesz</c>, <c>framecnt</c>, <c>qdisc_bypass</c>, <c>fanout_mode</c>. See docs/drivers/af_packet.md.
+/// <c>framesz</c>, <c>framecnt</c>, <c>qdisc_bypass</c>, <c>fanout_mode</c>, and the Hyperlane extension
+/// <c>steal</c> (a tc ingress drop filter that keeps the kernel from the interface's traffic while the port
+/// exists; see <see cref="AfPacketSteal"/>). See docs/drivers/af_packet.md.
 /// </summary>
 public sealed partial class AfPacketDriver : IVdevDriver
 {
@@ -34,7 +36,8 @@ public sealed partial class AfPacketDriver : IVdevDriver
         .Int("framesz", min: 128, max: 1 << 30, @default: 2048)
         .Int("framecnt", min: 1, max: 1 << 20, @default: 512)
         .Bool("qdisc_bypass", @default: true)
-        .Enum("fanout_mode", FanoutModes, @default: "hash");
+        .Enum("fanout_mode", FanoutModes, @default: "hash")
+        .Bool("steal", @default: false);
 
     public IReadOnlyList<EthDev> Probe(VdevProbeContext context)
     {
@@ -81,7 +84,15 @@ public sealed partial class AfPacketDriver : IVdevDriver
                 throw new DeviceException(dev, $"iface '{o.Interface}' disappeared during probe (ENODEV)");
             }
 
-            LogProbed(context.Logger, dev, o.Interface, ifIndex, o.QueuePairs, o.BlockSize, o.FrameSize, o.RingFrameCount, o.QdiscBypass, o.FanoutMode, fanoutGroup);
+            // From probe, not start: the sockets take the interface's frames from here on, so the kernel stops
+            // seeing them from here on too, and a stop/start (reconfiguration, failsafe's replay) never hands
+            // frames back to the kernel stack for a moment. A refusal fails the probe, not a later start.
+            if (o.Steal)
+            {
+                port.InstallSteal(context.Logger);
+            }
+
+            LogProbed(context.Logger, dev, o.Interface, ifIndex, o.QueuePairs, o.BlockSize, o.FrameSize, o.RingFrameCount, o.QdiscBypass, o.FanoutMode, fanoutGroup, o.Steal);
             return [port];
         }
         catch (Exception ex)
@@ -152,7 +163,8 @@ public sealed partial class AfPacketDriver : IVdevDriver
             framesz,
             (int)v.GetInt("framecnt"),
             v.GetBool("qdisc_bypass"),
-            v.GetString("fanout_mode")!);
+            v.GetString("fanout_mode")!,
+            v.GetBool("steal"));
 
         // Two rings (Rx, Tx) per queue pair; the kernel allocates them from unswappable memory.
         long total = o.RingBytes * 2 * o.QueuePairs;
@@ -176,6 +188,6 @@ public sealed partial class AfPacketDriver : IVdevDriver
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Device}: iface {Iface} (ifindex {IfIndex}), {QueuePairs} queue pair(s), blocksz {BlockSize}, framesz {FrameSize}, {Frames} frames per ring, qdisc_bypass {Bypass}, fanout {Fanout} group {Group}")]
-    private static partial void LogProbed(ILogger logger, string device, string iface, int ifIndex, int queuePairs, int blockSize, int frameSize, int frames, bool bypass, string fanout, int group);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Device}: iface {Iface} (ifindex {IfIndex}), {QueuePairs} queue pair(s), blocksz {BlockSize}, framesz {FrameSize}, {Frames} frames per ring, qdisc_bypass {Bypass}, fanout {Fanout} group {Group}, steal {Steal}")]
+    private static partial void LogProbed(ILogger logger, string device, string iface, int ifIndex, int queuePairs, int blockSize, int frameSize, int frames, bool bypass, string fanout, int group, bool steal);
 }

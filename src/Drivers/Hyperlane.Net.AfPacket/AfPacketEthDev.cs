@@ -13,6 +13,7 @@ namespace Hyperlane.Net.AfPacket;
 /// joined in one fanout group; Rx and Tx queue i use socket i. A <see cref="LinkMonitor"/> follows the
 /// interface: a deletion raises <see cref="EthDevEventType.Removal"/> at once and turns both bursts off (they
 /// return 0 from then on); up/down or carrier changes raise <see cref="EthDevEventType.LinkStatusChange"/>.
+/// With <c>steal=1</c> the interface's tc ingress drops every frame from probe to close (<see cref="AfPacketSteal"/>).
 /// </summary>
 public sealed class AfPacketEthDev : EthDev, IKernelInterfacePort
 {
@@ -24,6 +25,7 @@ public sealed class AfPacketEthDev : EthDev, IKernelInterfacePort
     private readonly RtNetlink netlink;
     private readonly Lock eventSync = new();
     private LinkMonitor? monitor;
+    private AfPacketSteal? steal;
     private volatile bool removed;
     private volatile bool adminUp;
     private volatile bool carrier;
@@ -52,6 +54,15 @@ public sealed class AfPacketEthDev : EthDev, IKernelInterfacePort
 
     /// <summary>True once the kernel interface was deleted: the port is dead until it is closed.</summary>
     public bool IsRemoved => removed;
+
+    /// <summary>
+    /// True while <c>steal=1</c> holds the interface: a tc ingress filter drops every frame after the packet
+    /// taps (the port's sockets) have seen it, so the kernel stack does not. Set at probe, cleared at close.
+    /// </summary>
+    public bool IsStealing => steal is not null;
+
+    /// <summary>The steal=1 filter (for tests and diagnostics), or null.</summary>
+    internal AfPacketSteal? Steal => steal;
 
     /// <summary>The interface's MTU as last read from the kernel.</summary>
     public int InterfaceMtu { get; private set; }
@@ -157,10 +168,12 @@ public sealed class AfPacketEthDev : EthDev, IKernelInterfacePort
     protected override void OnClose()
     {
         LinkMonitor? m;
+        bool interfaceGone;
         lock (eventSync)
         {
             m = monitor;
             monitor = null;
+            interfaceGone = removed; // only a deletion sets it before close
             removed = true; // bursts that still run see a dead port, never the unmapped rings' successor
         }
 
@@ -175,8 +188,31 @@ public sealed class AfPacketEthDev : EthDev, IKernelInterfacePort
             s.Dispose();
         }
 
+        // After the sockets: the interface's frames go back to the kernel once nobody here takes them.
+        Exception? stealFailure = null;
+        if (steal is { } st)
+        {
+            steal = null;
+            try
+            {
+                st.Remove(interfaceGone);
+            }
+            catch (Exception ex) when (ex is LinuxException or TimeoutException)
+            {
+                stealFailure = ex;
+            }
+        }
+
         netlink.Dispose();
+        if (stealFailure is not null)
+        {
+            throw Fail("close", $"steal=1: cannot remove the ingress drop filter from {InterfaceName}: {AfPacketSteal.Explain(stealFailure)}", (stealFailure as LinuxException)?.Error ?? Errno.ETIMEDOUT);
+        }
     }
+
+    /// <summary>steal=1: installs the ingress drop filter (probe, after the sockets are bound; throws DeviceException).</summary>
+    internal void InstallSteal(Microsoft.Extensions.Logging.ILogger logger) =>
+        steal = AfPacketSteal.Install(netlink, Name, InterfaceName, InterfaceIndex, logger);
 
     /// <summary>Starts following the interface (probe, in the namespace the sockets live in).</summary>
     internal void AttachMonitor(LinkMonitor linkMonitor)

@@ -8,7 +8,8 @@ internal sealed record AfPacketOptions(
     int FrameSize,
     int FrameCount,
     bool QdiscBypass,
-    string FanoutMode)
+    string FanoutMode,
+    bool Steal)
 {
     /// <summary>Frames per block of the Tx ring (frames never span blocks).</summary>
     public int FramesPerBlock => BlockSize / FrameSize;

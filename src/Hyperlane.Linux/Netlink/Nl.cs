@@ -2,7 +2,8 @@ namespace Hyperlane.Linux.Netlink;
 
 /// <summary>
 /// Netlink, rtnetlink and tc constants: linux/netlink.h, linux/rtnetlink.h, linux/if_link.h,
-/// linux/if_addr.h, linux/pkt_sched.h, linux/pkt_cls.h, linux/tc_act/tc_mirred.h.
+/// linux/if_addr.h, linux/pkt_sched.h, linux/pkt_cls.h, linux/tc_act/tc_mirred.h, linux/tc_act/tc_gact.h,
+/// linux/filter.h.
 /// </summary>
 internal static class Nl
 {
@@ -80,6 +81,7 @@ internal static class Nl
     public const ushort TCA_OPTIONS = 2;
     public const uint TC_H_ROOT = 0xFFFFFFFF;
     public const uint TC_H_INGRESS = 0xFFFFFFF1;
+    public const uint TC_H_MIN_INGRESS = 0xFFF2; // with TC_H_CLSACT (= TC_H_INGRESS) as major: ffff:fff2
     public const uint IngressHandle = 0xFFFF0000;
     public const uint MultiqHandle = 0x00010000;
     public const ushort ETH_P_ALL = 0x0003;
@@ -94,6 +96,8 @@ internal static class Nl
     // actions
     public const ushort TCA_ACT_KIND = 1;
     public const ushort TCA_ACT_OPTIONS = 2;
+    public const int TC_ACT_OK = 0;
+    public const int TC_ACT_SHOT = 2;
     public const int TC_ACT_PIPE = 3;
     public const int TC_ACT_STOLEN = 4;
 
@@ -102,6 +106,20 @@ internal static class Nl
     public const int TCA_EGRESS_REDIR = 1;
     public const int TCA_EGRESS_MIRROR = 2;
     public const int TcMirredSize = 28;  // tc_gen (index, capab, action, refcnt, bindcnt) + eaction + ifindex
+
+    // gact (linux/tc_act/tc_gact.h): enum { TCA_GACT_UNSPEC, TCA_GACT_TM, TCA_GACT_PARMS, TCA_GACT_PROB, TCA_GACT_PAD }
+    public const ushort TCA_GACT_PARMS = 2;
+    public const int TcGactSize = 20;    // struct tc_gact { tc_gen; }: u32 index, u32 capab, int action, int refcnt, int bindcnt
+
+    // bpf classifier (linux/pkt_cls.h): enum { TCA_BPF_UNSPEC, _ACT, _POLICE, _CLASSID, _OPS_LEN, _OPS, _FD, _NAME, _FLAGS, ... }
+    public const ushort TCA_BPF_OPS_LEN = 4;
+    public const ushort TCA_BPF_OPS = 5;
+    public const ushort TCA_BPF_FLAGS = 8;
+    public const uint TCA_BPF_FLAG_ACT_DIRECT = 1;
+
+    // classic BPF (linux/filter.h): struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }
+    public const int SockFilterSize = 8;
+    public const ushort BPF_RET_K = 0x06; // BPF_RET | BPF_K: return the constant k
 
     public static int Align(int length) => (length + 3) & ~3;
 

@@ -2,9 +2,10 @@ namespace Hyperlane.Linux.Netlink;
 
 /// <summary>
 /// One NETLINK_ROUTE socket in the network namespace of the thread that creates it: links, addresses and
-/// tc (qdiscs, u32 filters with mirred actions). Control path; thread-safe (one request at a time). Every
-/// request waits for its answer with a timeout and throws <see cref="TimeoutException"/> naming it; a
-/// refusal throws <see cref="NetlinkException"/> with the errno and the kernel's extended-ack text.
+/// tc (qdiscs; u32 filters with mirred or gact actions; a classic-BPF drop filter). Control path;
+/// thread-safe (one request at a time). Every request waits for its answer with a timeout and throws
+/// <see cref="TimeoutException"/> naming it; a refusal throws <see cref="NetlinkException"/> with the errno
+/// and the kernel's extended-ack text.
 /// </summary>
 public sealed class RtNetlink : IDisposable
 {
@@ -224,28 +225,43 @@ public sealed class RtNetlink : IDisposable
             throw new ArgumentOutOfRangeException(nameof(action), action, "unknown mirred action");
         }
 
-        uint info = ((uint)priority << 16) | NetworkOrder(Nl.ETH_P_ALL);
-        NetlinkMessageBuilder request = TcRequest(Nl.RTM_NEWTFILTER, Nl.NLM_F_REQUEST | Nl.NLM_F_ACK | Nl.NLM_F_CREATE | Nl.NLM_F_EXCL, index, handle, parent, info);
-        request.AttributeString(Nl.TCA_KIND, "u32");
-        int options = request.BeginNested(Nl.TCA_OPTIONS);
-        request.Attribute(Nl.TCA_U32_SEL, U32Selector(match));
-        int actions = request.BeginNested(Nl.TCA_U32_ACT);
-        int first = request.BeginNested(1); // action order 1
-        request.AttributeString(Nl.TCA_ACT_KIND, "mirred");
-        int actionOptions = request.BeginNested(Nl.TCA_ACT_OPTIONS);
-        Span<byte> parms = stackalloc byte[Nl.TcMirredSize];
-        parms.Clear();
         bool redirect = action == MirredAction.EgressRedirect;
-        // struct tc_mirred: u32 index, u32 capab, int action, int refcnt, int bindcnt, int eaction, u32 ifindex
-        NetlinkMessageBuilder.WriteNativeI32(parms[8..], redirect ? Nl.TC_ACT_STOLEN : Nl.TC_ACT_PIPE);
-        NetlinkMessageBuilder.WriteNativeI32(parms[20..], redirect ? Nl.TCA_EGRESS_REDIR : Nl.TCA_EGRESS_MIRROR);
-        NetlinkMessageBuilder.WriteNativeU32(parms[24..], (uint)targetIndex);
-        request.Attribute(Nl.TCA_MIRRED_PARMS, parms);
-        request.EndNested(actionOptions);
-        request.EndNested(first);
-        request.EndNested(actions);
-        request.EndNested(options);
+        NetlinkMessageBuilder request = U32MirredRequest(index, parent, priority, handle, match, redirect, targetIndex);
         Execute($"RTM_NEWTFILTER u32 on ifindex {index} (parent {FormatHandle(parent)} prio {priority}, mirred {(redirect ? "redirect" : "mirror")} to ifindex {targetIndex})", request, dump: false, null);
+    }
+
+    /// <summary>
+    /// Adds a u32 filter for all protocols (ETH_P_ALL) under <paramref name="parent"/> at
+    /// <paramref name="priority"/> (0: the kernel chooses) whose match gets a generic action (act_gact):
+    /// drop (TC_ACT_SHOT) or pass (TC_ACT_OK). <paramref name="handle"/> 0 lets the kernel choose; a u32
+    /// handle names a node (the low 12 bits) in the filter's hash table. Exclusive: EEXIST for a handle in use.
+    /// A kernel without act_gact answers ENOENT ("Failed to load TC action module") and keeps nothing.
+    /// </summary>
+    public void AddU32GactFilter(int index, uint parent, ushort priority, uint handle, U32Match match, GactAction action)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(index);
+        ArgumentNullException.ThrowIfNull(match);
+        if (action is not (GactAction.Drop or GactAction.Pass))
+        {
+            throw new ArgumentOutOfRangeException(nameof(action), action, "unknown gact action");
+        }
+
+        NetlinkMessageBuilder request = U32GactRequest(index, parent, priority, handle, match, action);
+        Execute($"RTM_NEWTFILTER u32 on ifindex {index} (parent {FormatHandle(parent)} prio {priority}, gact {(action == GactAction.Drop ? "drop" : "pass")})", request, dump: false, null);
+    }
+
+    /// <summary>
+    /// Adds a bpf classifier for all protocols (ETH_P_ALL) under <paramref name="parent"/> at
+    /// <paramref name="priority"/> that drops every packet: the one-instruction classic BPF program
+    /// <c>ret #TC_ACT_SHOT</c> in direct-action mode, whose return value is the verdict (no action module
+    /// needed, no bpf() syscall: the kernel converts classic BPF itself). <c>tc</c> shows it as
+    /// <c>bpf ... direct-action bytecode '1,6 0 0 2'</c>. Exclusive: EEXIST for a handle in use.
+    /// </summary>
+    public void AddBpfDropFilter(int index, uint parent, ushort priority, uint handle)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(index);
+        NetlinkMessageBuilder request = BpfDropRequest(index, parent, priority, handle);
+        Execute($"RTM_NEWTFILTER bpf on ifindex {index} (parent {FormatHandle(parent)} prio {priority}, direct-action ret TC_ACT_SHOT)", request, dump: false, null);
     }
 
     /// <summary>
@@ -263,6 +279,32 @@ public sealed class RtNetlink : IDisposable
         catch (NetlinkException e) when (e.Error is Errno.ENOENT or Errno.EINVAL)
         {
             // No filter at that priority, or no such parent qdisc: nothing to delete.
+        }
+    }
+
+    /// <summary>
+    /// Deletes the one filter <paramref name="handle"/> of <paramref name="kind"/> at <paramref name="priority"/>
+    /// under <paramref name="parent"/>, leaving other filters at that priority. A u32 handle must be the full
+    /// one a dump reports (hash table, bucket and node). When it was the last filter there, bpf removes the
+    /// priority with it, but u32 keeps its (then empty) hash table at that priority while other u32 filters
+    /// share the block: delete the priority itself to remove that. A missing filter (ENOENT), another kind
+    /// at that priority or no such parent qdisc (EINVAL) is not an error.
+    /// </summary>
+    public void DeleteFilter(int index, uint parent, ushort priority, uint handle, string kind)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(index);
+        ArgumentOutOfRangeException.ThrowIfZero(priority);
+        ArgumentOutOfRangeException.ThrowIfZero(handle);
+        ArgumentException.ThrowIfNullOrEmpty(kind);
+        NetlinkMessageBuilder request = TcRequest(Nl.RTM_DELTFILTER, Nl.NLM_F_REQUEST | Nl.NLM_F_ACK, index, handle, parent, (uint)priority << 16);
+        request.AttributeString(Nl.TCA_KIND, kind);
+        try
+        {
+            Execute($"RTM_DELTFILTER {kind} on ifindex {index} (parent {FormatHandle(parent)} prio {priority} handle 0x{handle:x})", request, dump: false, null);
+        }
+        catch (NetlinkException e) when (e.Error is Errno.ENOENT or Errno.EINVAL)
+        {
+            // Not there (or something else holds that priority): nothing of ours to delete.
         }
     }
 
@@ -314,6 +356,68 @@ public sealed class RtNetlink : IDisposable
         }
 
         return selector;
+    }
+
+    internal static NetlinkMessageBuilder U32MirredRequest(int index, uint parent, ushort priority, uint handle, U32Match match, bool redirect, int targetIndex)
+    {
+        NetlinkMessageBuilder request = NewFilterRequest(index, parent, priority, handle, "u32");
+        int options = request.BeginNested(Nl.TCA_OPTIONS);
+        request.Attribute(Nl.TCA_U32_SEL, U32Selector(match));
+        int actions = request.BeginNested(Nl.TCA_U32_ACT);
+        int first = request.BeginNested(1); // action order 1
+        request.AttributeString(Nl.TCA_ACT_KIND, "mirred");
+        int actionOptions = request.BeginNested(Nl.TCA_ACT_OPTIONS);
+        Span<byte> parms = stackalloc byte[Nl.TcMirredSize];
+        parms.Clear();
+        // struct tc_mirred: u32 index, u32 capab, int action, int refcnt, int bindcnt, int eaction, u32 ifindex
+        NetlinkMessageBuilder.WriteNativeI32(parms[8..], redirect ? Nl.TC_ACT_STOLEN : Nl.TC_ACT_PIPE);
+        NetlinkMessageBuilder.WriteNativeI32(parms[20..], redirect ? Nl.TCA_EGRESS_REDIR : Nl.TCA_EGRESS_MIRROR);
+        NetlinkMessageBuilder.WriteNativeU32(parms[24..], (uint)targetIndex);
+        request.Attribute(Nl.TCA_MIRRED_PARMS, parms);
+        request.EndNested(actionOptions);
+        request.EndNested(first);
+        request.EndNested(actions);
+        request.EndNested(options);
+        return request;
+    }
+
+    internal static NetlinkMessageBuilder U32GactRequest(int index, uint parent, ushort priority, uint handle, U32Match match, GactAction action)
+    {
+        NetlinkMessageBuilder request = NewFilterRequest(index, parent, priority, handle, "u32");
+        int options = request.BeginNested(Nl.TCA_OPTIONS);
+        request.Attribute(Nl.TCA_U32_SEL, U32Selector(match));
+        int actions = request.BeginNested(Nl.TCA_U32_ACT);
+        int first = request.BeginNested(1); // action order 1
+        request.AttributeString(Nl.TCA_ACT_KIND, "gact");
+        int actionOptions = request.BeginNested(Nl.TCA_ACT_OPTIONS);
+        Span<byte> parms = stackalloc byte[Nl.TcGactSize];
+        parms.Clear();
+        // struct tc_gact: u32 index (0: the kernel numbers it), u32 capab, int action, int refcnt, int bindcnt
+        NetlinkMessageBuilder.WriteNativeI32(parms[8..], action == GactAction.Drop ? Nl.TC_ACT_SHOT : Nl.TC_ACT_OK);
+        request.Attribute(Nl.TCA_GACT_PARMS, parms);
+        request.EndNested(actionOptions);
+        request.EndNested(first);
+        request.EndNested(actions);
+        request.EndNested(options);
+        return request;
+    }
+
+    internal static NetlinkMessageBuilder BpfDropRequest(int index, uint parent, ushort priority, uint handle)
+    {
+        NetlinkMessageBuilder request = NewFilterRequest(index, parent, priority, handle, "bpf");
+        int options = request.BeginNested(Nl.TCA_OPTIONS);
+        Span<byte> length = stackalloc byte[2];
+        NetlinkMessageBuilder.WriteNativeU16(length, 1);
+        request.Attribute(Nl.TCA_BPF_OPS_LEN, length); // u16: number of instructions
+        Span<byte> program = stackalloc byte[Nl.SockFilterSize];
+        program.Clear();
+        // struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }: BPF_RET | BPF_K, k = TC_ACT_SHOT
+        NetlinkMessageBuilder.WriteNativeU16(program, Nl.BPF_RET_K);
+        NetlinkMessageBuilder.WriteNativeU32(program[4..], Nl.TC_ACT_SHOT);
+        request.Attribute(Nl.TCA_BPF_OPS, program);
+        request.AttributeU32(Nl.TCA_BPF_FLAGS, Nl.TCA_BPF_FLAG_ACT_DIRECT); // the return value is the verdict
+        request.EndNested(options);
+        return request;
     }
 
     private static (string Name, uint Handle, uint Parent) Describe(QdiscKind kind) => kind switch
@@ -373,6 +477,15 @@ public sealed class RtNetlink : IDisposable
         NetlinkMessageBuilder.WriteNativeU32(header[12..], parent);
         NetlinkMessageBuilder.WriteNativeU32(header[16..], info);
         return builder;
+    }
+
+    /// <summary>An exclusive RTM_NEWTFILTER of <paramref name="kind"/> for all protocols (ETH_P_ALL).</summary>
+    private static NetlinkMessageBuilder NewFilterRequest(int index, uint parent, ushort priority, uint handle, string kind)
+    {
+        uint info = ((uint)priority << 16) | NetworkOrder(Nl.ETH_P_ALL);
+        NetlinkMessageBuilder request = TcRequest(Nl.RTM_NEWTFILTER, Nl.NLM_F_REQUEST | Nl.NLM_F_ACK | Nl.NLM_F_CREATE | Nl.NLM_F_EXCL, index, handle, parent, info);
+        request.AttributeString(Nl.TCA_KIND, kind);
+        return request;
     }
 
     private void SetFlags(int index, LinkFlags flags, LinkFlags mask, string name)

@@ -357,13 +357,13 @@ public sealed class LabDevargsTests(ITestOutputHelper output)
 
         LabNetvsc.WaitUntil(() => fs.GetSubDeviceState(0) == SubDeviceState.Started, () => $"the VF never started: {LabNetvsc.Describe(fs)}");
         NetvscPortContext ctx = Assert.Single(Assert.Single(lab.Driver.Devices).Contexts);
-        Assert.Equal($"net_af_packet_vsc0,iface={vf},qpairs=2", ctx.LastLine);
+        Assert.Equal($"net_af_packet_vsc0,iface={vf},qpairs=2,steal=1", ctx.LastLine);
         var sub = fs.GetSubDevicePort(0)!;
         Assert.Equal("net_af_packet_vsc0", sub.Name);
         Assert.Equal(2, sub.RxQueueCount);
         Assert.Equal(2, sub.TxQueueCount);
         Assert.Equal(0, fs.TxSubDeviceIndex);
-        AssertLogged(lab, $"net_failsafe_vsc0 gets 'net_af_packet_vsc0,iface={vf},qpairs=2'");
+        AssertLogged(lab, $"net_failsafe_vsc0 gets 'net_af_packet_vsc0,iface={vf},qpairs=2,steal=1'");
     }
 
     [SkippableFact]

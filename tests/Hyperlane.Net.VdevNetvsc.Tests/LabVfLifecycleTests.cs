@@ -60,7 +60,7 @@ public sealed class LabVfLifecycleTests(ITestOutputHelper output)
         LabNetvsc.WaitUntil(() => onVf2.FirstAfter(returned) is not null, () => $"no frame on the re-created VF {vf2}: {LabNetvsc.Describe(fs)}");
         AssertArrivedInTime(links, onVf2, vf2, returned);
         Assert.Equal(0, fs.TxSubDeviceIndex);
-        Assert.Equal($"net_af_packet_vsc0,iface={vf2},qpairs=1", lab.Driver.Devices.Single().Contexts.Single().LastLine);
+        Assert.Equal($"net_af_packet_vsc0,iface={vf2},qpairs=1,steal=1", lab.Driver.Devices.Single().Contexts.Single().LastLine);
         AssertOnlyOn(onVf2, onNetvsc, "VF back");
 
         traffic.Stop();

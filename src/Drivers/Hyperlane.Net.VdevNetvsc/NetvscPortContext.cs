@@ -66,5 +66,5 @@ public sealed class NetvscPortContext
 
     /// <summary>The line that makes the failsafe port drive <paramref name="vf"/> through AF_PACKET.</summary>
     internal string VfLine(NetvscVf vf, int queuePairs) =>
-        FormattableString.Invariant($"{VfDeviceName},iface={vf.Name},qpairs={queuePairs}");
+        FormattableString.Invariant($"{VfDeviceName},iface={vf.Name},qpairs={queuePairs},steal=1");
 }

@@ -254,9 +254,27 @@ internal sealed partial class AfPacketSteal
         }
     }
 
+    // Why the kernel refused gact, once it has (then every later probe goes straight to bpf); null until then.
+    private static string? noGact;
+
     /// <summary>Adds u32 + gact drop, or the bpf drop filter where the kernel has no act_gact; returns the kind added.</summary>
     private static string AddDropFilter(RtNetlink netlink, string device, string iface, int ifIndex, ILogger logger)
     {
+        if (Volatile.Read(ref noGact) is { } known)
+        {
+            // Asked before in this process: the kernel has no act_gact. Asking again would make it try to load the
+            // module (a modprobe, tens to hundreds of ms) on every probe, which a VF arriving cannot afford.
+            try
+            {
+                netlink.AddBpfDropFilter(ifIndex, Parent, Priority, Handle);
+                return BpfKind;
+            }
+            catch (NetlinkException bpf)
+            {
+                throw Refused(device, iface, bpf, $"u32 + gact drop (earlier in this process): {known}; bpf ret TC_ACT_SHOT: {Explain(bpf)}");
+            }
+        }
+
         try
         {
             netlink.AddU32GactFilter(ifIndex, Parent, Priority, Handle, U32Match.All, GactAction.Drop);
@@ -265,6 +283,7 @@ internal sealed partial class AfPacketSteal
         catch (NetlinkException gact) when (gact.Error is Errno.ENOENT or Errno.ENOTSUP)
         {
             LogNoGact(logger, device, iface, Explain(gact));
+            Volatile.Write(ref noGact, Explain(gact));
             try
             {
                 netlink.AddBpfDropFilter(ifIndex, Parent, Priority, Handle);

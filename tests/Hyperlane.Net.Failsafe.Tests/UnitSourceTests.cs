@@ -6,7 +6,6 @@ namespace Hyperlane.Net.Failsafe.Tests;
 /// <summary>Where sub-device devargs come from: exec() (a command's first line) and fd() (the last complete line written).</summary>
 public class UnitSourceTests
 {
-    private const Errno EPipe = (Errno)32;
 
     // ---------------- exec() ----------------
 
@@ -191,7 +190,7 @@ public class UnitSourceTests
             // Closing the port closes its copy: the pipe has no reader left.
             // (Polled: a process another test forks holds copies of every descriptor until its exec.)
             rt.Dispose();
-            Unit.WaitUntil(() => Syscalls.Write(write.Fd, "x"u8).Error == EPipe, "the failsafe port to close its copy of the descriptor");
+            Unit.WaitUntil(() => Syscalls.Write(write.Fd, "x"u8).Error == Errno.EPIPE, "the failsafe port to close its copy of the descriptor");
         }
     }
 

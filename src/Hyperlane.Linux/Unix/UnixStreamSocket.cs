@@ -27,8 +27,6 @@ public sealed unsafe class UnixStreamSocket : IDisposable
     private const int SockaddrUnSize = 2 + SunPathSize; // sa_family_t sun_family; char sun_path[108]
     private const int SHUT_RDWR = 2;
     private const int RetryConnectMilliseconds = 50;
-    private const Errno ECONNABORTED = (Errno)103;
-    private const Errno ENOTCONN = (Errno)107;
 
     private readonly SafeFd _fd;
     private readonly Statx _listenFile; // the socket file a listener created, unlinked on Dispose if still there
@@ -226,7 +224,7 @@ public sealed unsafe class UnixStreamSocket : IDisposable
                 }
 
                 var error = (Errno)Marshal.GetLastPInvokeError();
-                if (error is Errno.EINTR or ECONNABORTED)
+                if (error is Errno.EINTR or Errno.ECONNABORTED)
                 {
                     continue;
                 }
@@ -479,7 +477,7 @@ public sealed unsafe class UnixStreamSocket : IDisposable
         if (LibC.shutdown(_fd.Fd, SHUT_RDWR) != 0)
         {
             var error = (Errno)Marshal.GetLastPInvokeError();
-            if (error != ENOTCONN) // the peer is already gone
+            if (error != Errno.ENOTCONN) // the peer is already gone
             {
                 throw new LinuxException($"shutdown of unix socket {Describe()}", error);
             }

@@ -143,7 +143,7 @@ public class UnixReceiveTests
         {
             b.Dispose();
             var e = Assert.Throws<LinuxException>(() => a.Send([1, 2, 3], Timeout, "a reply"));
-            Assert.Equal((Errno)32, e.Error); // EPIPE
+            Assert.Equal(Errno.EPIPE, e.Error);
             Assert.Contains("a reply", e.Message, StringComparison.Ordinal);
         }
     }

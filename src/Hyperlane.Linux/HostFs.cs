@@ -16,7 +16,10 @@ public static class HostFs
     }
 
     /// <summary>Maps an absolute host path such as "/sys/class/net" under <see cref="Root"/>.</summary>
-    public static string Path(string absolute)
+    public static string Path(string absolute) => Path(absolute, null);
+
+    /// <summary>Maps an absolute host path under <paramref name="root"/> (null or empty: <see cref="Root"/>).</summary>
+    public static string Path(string absolute, string? root)
     {
         ArgumentException.ThrowIfNullOrEmpty(absolute);
         if (absolute[0] != '/')
@@ -24,16 +27,22 @@ public static class HostFs
             throw new ArgumentException($"'{absolute}' is not an absolute path", nameof(absolute));
         }
 
-        string r = Root;
+        string r = string.IsNullOrEmpty(root) ? Root : Normalize(root);
         return r == "/" ? absolute : r + absolute;
     }
 
     /// <summary>Reads a small text file (sysfs attribute) trimmed, or null when it does not exist or cannot be read.</summary>
-    public static string? ReadText(string absolute)
+    public static string? ReadText(string absolute) => ReadText(absolute, null);
+
+    /// <summary>
+    /// <see cref="ReadText(string)"/> under <paramref name="root"/> (null: <see cref="Root"/>), for readers that
+    /// carry a root of their own (doctor, discovery) instead of the process-wide one.
+    /// </summary>
+    public static string? ReadText(string absolute, string? root)
     {
         try
         {
-            return File.ReadAllText(Path(absolute)).Trim();
+            return File.ReadAllText(Path(absolute, root)).Trim();
         }
         catch (IOException)
         {
@@ -46,8 +55,11 @@ public static class HostFs
     }
 
     /// <summary>Reads a sysfs attribute as a non-negative integer, or null when absent or not a number.</summary>
-    public static long? ReadInt64(string absolute) =>
-        long.TryParse(ReadText(absolute), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long v) && v >= 0 ? v : null;
+    public static long? ReadInt64(string absolute) => ReadInt64(absolute, null);
+
+    /// <summary><see cref="ReadInt64(string)"/> under <paramref name="root"/> (null: <see cref="Root"/>).</summary>
+    public static long? ReadInt64(string absolute, string? root) =>
+        long.TryParse(ReadText(absolute, root), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long v) && v >= 0 ? v : null;
 
     private static string Normalize(string? value)
     {

@@ -77,21 +77,17 @@ public sealed class DoctorRunner
         return report with { Checks = DoctorChecks.Evaluate(report) };
     }
 
-    /// <summary>The 2 MiB and 1 GiB pools from /sys/kernel/mm/hugepages.</summary>
+    /// <summary>The 2 MiB and 1 GiB pools from /sys/kernel/mm/hugepages (read as mempools read them).</summary>
     public IReadOnlyList<HugepagePool> ReadHugepages()
     {
         var pools = new List<HugepagePool>();
         foreach (long kib in new long[] { 2048, 1024 * 1024 })
         {
-            string dir = string.Create(CultureInfo.InvariantCulture, $"/sys/kernel/mm/hugepages/hugepages-{kib}kB");
-            bool present = Tree.DirectoryExists(dir);
-            pools.Add(new HugepagePool(kib, present, Number(dir + "/nr_hugepages"), Number(dir + "/free_hugepages")));
+            Memory.HugepageInfo info = Memory.HugepageInfo.Read(Tree.Root, kib * 1024);
+            pools.Add(new HugepagePool(kib, info.Present, info.Total, info.Free));
         }
 
         return pools;
-
-        long Number(string path) =>
-            long.TryParse(Tree.ReadAttribute(path).Value, NumberStyles.None, CultureInfo.InvariantCulture, out long v) ? v : 0;
     }
 
     /// <summary>Whether /dev/net/tun exists and opens read-write.</summary>

@@ -7,17 +7,20 @@
 #   --duration S    seconds per forwarding run (default 8)
 #   --cases a,b     cases to run (default: all; --list shows them)
 #   --quick         smoke test: 1 run, 3 s, short micro jobs; exits non-zero unless every case
-#                   produced a figure on both sides (or says why DPDK cannot run)
+#                   produced a figure on both sides (or says why DPDK cannot run) and the chart
+#                   tool's --self-test passed (when the tool could be built)
 #   --hugepages N   reserve N 2 MiB hugepages for the run (both sides then use them); the previous
 #                   /proc/sys/vm/nr_hugepages is restored on exit, error or Ctrl-C. Default: leave
 #                   the reservation as it is (0 means both sides run on 4 KiB pages)
-#   --no-build      do not build the Hyperlane CLI and benchmarks first (use what is in bin/Release)
+#   --no-build      do not build the Hyperlane CLI, benchmarks and chart tool first (use what is in
+#                   bin/Release)
 #   --keep-tmp      keep the temporary work dir
 # Environment: HLB_HYPERLANE_CMD overrides the Hyperlane command (default:
 #   dotnet src/Hyperlane.Cli/bin/Release/net10.0/hyperlane.dll).
 #
-# Output: a Markdown table on stdout; bench/results/<UTC date-time>.json (+ .md, and raw logs in
-# bench/results/<UTC date-time>/). bench/results/ is not in git.
+# Output: a Markdown table on stdout; bench/results/<UTC date-time>.json (+ .md, a .png chart drawn
+# by bench/Hyperlane.BenchChart, and raw logs in bench/results/<UTC date-time>/). bench/results/ is
+# not in git. When the chart cannot be drawn, run.sh says so and keeps the benchmark's exit status.
 #
 # Adding a case: create bench/cases/<name>.sh defining
 #   <name>_describe            one line: what it measures
@@ -165,6 +168,17 @@ if [[ "$needs" == *" benchmarks "* ]]; then
   [[ -n "$HLB_BENCH_DLL" ]] || hlb_log "warning: benchmarks unavailable: $HLB_BENCH_WHY"
 fi
 
+# The chart tool (draws bench/results/<date>.png from the results JSON; never fails the suite).
+HLB_CHART_DLL=$HLB_ROOT/bench/Hyperlane.BenchChart/bin/Release/net10.0/Hyperlane.BenchChart.dll
+HLB_CHART_WHY=""
+if [[ $build == 1 ]]; then
+  hlb_log "building bench/Hyperlane.BenchChart (Release)"
+  dotnet_build bench/Hyperlane.BenchChart "$rawdir/build-chart.log" ||
+    HLB_CHART_WHY="build failed: $(grep -m3 -E 'error' "$rawdir/build-chart.log" | tr '\n' ' ' | head -c 400)"
+fi
+[[ -n "$HLB_CHART_WHY" || -f "$HLB_CHART_DLL" ]] || HLB_CHART_WHY="$HLB_CHART_DLL not found"
+[[ -z "$HLB_CHART_WHY" ]] || hlb_log "warning: no chart this time: $HLB_CHART_WHY"
+
 # --- runs: A, B, A, B, ... -------------------------------------------------------------------
 for ((run = 1; run <= runs; run++)); do
   for c in "${cases[@]}"; do
@@ -231,9 +245,36 @@ python3 "$HLB_LIB/benchlib.py" report "$rawdir/runs" "$rawdir/meta.json" "$resdi
   >"$resdir/$stamp.md" || rc=$?
 cat "$resdir/$stamp.md"
 hlb_log "wrote $resdir/$stamp.json and $resdir/$stamp.md"
+
+# --- chart: bench/results/<date>.png next to the JSON; a failure here is reported, not fatal -------
+chart_selftest=skipped
+if [[ -n "$HLB_CHART_WHY" ]]; then
+  hlb_log "chart: not drawn ($HLB_CHART_WHY)"
+else
+  if [[ ! -f "$resdir/$stamp.json" ]]; then
+    hlb_log "chart: not drawn (no $resdir/$stamp.json)"
+  elif dotnet "$HLB_CHART_DLL" "$resdir/$stamp.json" -o "$resdir/$stamp.png" >"$rawdir/chart.log" 2>&1; then
+    hlb_log "wrote $resdir/$stamp.png (chart)"
+  else
+    hlb_log "warning: the chart tool failed (exit $?; log $rawdir/chart.log): $(tail -n 3 "$rawdir/chart.log" | tr '\n' ' ' | head -c 400)"
+  fi
+  if [[ $HLB_QUICK == 1 ]]; then
+    # the smoke test also checks the renderer: a built-in sample, decoded back and checked pixel-wise
+    if dotnet "$HLB_CHART_DLL" --self-test "$HLB_TMP/chart-selftest.png" >"$rawdir/chart-selftest.log" 2>&1; then
+      chart_selftest=ok
+      hlb_log "chart self-test: ok"
+    else
+      chart_selftest=failed
+      hlb_log "chart self-test FAILED (log $rawdir/chart-selftest.log): $(grep -m3 FAILED "$rawdir/chart-selftest.log" | tr '\n' ' ' | head -c 400)"
+    fi
+  fi
+fi
+
 if [[ $rc == 3 ]]; then
   hlb_log "some case has no figure on one side (see Notes above)"
   [[ $HLB_QUICK == 1 ]] && exit 1
 fi
 [[ $rc == 0 || $rc == 3 ]] || exit "$rc"
+# --quick: a failed chart self-test fails the smoke test (the chart of a full run never does)
+[[ $chart_selftest != failed ]] || exit 1
 exit 0

@@ -20,7 +20,7 @@ public interface IVhostQueue
     /// Guest → host (a transmitq): takes up to <paramref name="packets"/>.Length packets from the avail ring,
     /// copies each (after its virtio-net header) into mbufs from <paramref name="pool"/> (chained when longer
     /// than one mbuf), returns the descriptors to the used ring and interrupts the guest as EVENT_IDX or the
-    /// NO_INTERRUPT flag allow. Returns the number of packets written to <paramref name="packets"/>; they belong to
+    /// NO_INTERRUPT flag allow (split), or the driver event suppression (packed). Returns the number of packets written to <paramref name="packets"/>; they belong to
     /// the caller. A malformed chain is returned to the guest as used with length 0, counted, and skipped.
     /// </summary>
     int Dequeue(Mempool pool, Span<Mbuf> packets);
@@ -29,8 +29,10 @@ public interface IVhostQueue
     /// Host → guest (a receiveq): copies each packet, with a virtio-net header in front, into the guest's
     /// buffers (with VIRTIO_NET_F_MRG_RXBUF over several buffers, num_buffers set), marks every byte written
     /// in the dirty log when there is one, publishes them in the used ring and interrupts the guest as allowed.
-    /// Returns how many packets, from the start, were delivered; the rest did not fit (no buffers). The caller
-    /// keeps ownership of all of <paramref name="packets"/> and frees them: nothing is kept by reference.
+    /// Returns how many packets, from the start, the queue is done with: delivered, or dropped because one is
+    /// too long for a guest buffer without VIRTIO_NET_F_MRG_RXBUF (counted in <see cref="VhostQueueStats.Dropped"/>).
+    /// The rest found no buffers. The caller keeps ownership of all of <paramref name="packets"/> and frees them:
+    /// nothing is kept by reference.
     /// </summary>
     int Enqueue(ReadOnlySpan<Mbuf> packets);
 

@@ -34,4 +34,7 @@ public enum VhostQueueFault
 
     /// <summary>A packed descriptor's buffer id not below the ring size, or reused while in flight.</summary>
     BadBufferId,
+
+    /// <summary>A packed chain whose NEXT flag leads to a descriptor the driver has not made available (a partial chain, §2.8.6).</summary>
+    ChainNotAvailable,
 }

@@ -12,7 +12,7 @@ public sealed class VhostQueueStats
     /// <summary>Bytes of those packets, without the virtio-net header.</summary>
     public long Bytes;
 
-    /// <summary>Enqueue: packets that found no guest buffer. Dequeue: packets dropped for want of mbufs.</summary>
+    /// <summary>Enqueue: every packet not delivered (no guest buffer, or too long for one). Dequeue: packets given back to the guest undelivered (too long for the pool's mbufs).</summary>
     public long Dropped;
 
     /// <summary>Chains or ring states rejected as malformed (each also sets <see cref="LastFault"/>).</summary>
@@ -20,6 +20,9 @@ public sealed class VhostQueueStats
 
     /// <summary>Interrupts (eventfd writes) sent to the guest.</summary>
     public long GuestNotifications;
+
+    /// <summary>Dequeue: times a burst stopped early because the mempool had no mbufs (the packet stays in the ring, nothing is dropped).</summary>
+    public long MbufShortages;
 
     /// <summary>Times the queue was found broken beyond repair (e.g. an avail index jump) and stopped.</summary>
     public long Broken;

@@ -10,6 +10,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 # ---- 1. System packages the tests use (installed only when missing) ----
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# DPDK 22.11's testpmd is the peer of the vhost-user interop tests (dpdk-peer.md: only dpdk-dev ships it).
+[ -x /usr/bin/dpdk-testpmd ] || need+=(dpdk-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: missing packages ${need[*]} and not root: install them, or tests that need them will skip (fail under CI=true)" >&2

@@ -5,7 +5,7 @@ using Hyperlane.Vhost.Virtio;
 namespace Hyperlane.Vhost.Tests;
 
 /// <summary>
-/// DESIGN.md "Code habits": nothing a burst reaches allocates. Every queue call runs on a <see cref="SplitAllocationProbe"/>
+/// DESIGN.md "Code habits": nothing a burst reaches allocates. Every queue call runs on a <see cref="AllocationProbe"/>
 /// thread that counts the bytes it allocates; the fake guest (on the test thread) allocates freely. The bursts mix
 /// direct and indirect chains, merged buffers, EVENT_IDX interrupts through an eventfd, dirty logging and one
 /// malformed chain per burst, so the fault path is measured too.
@@ -20,7 +20,7 @@ public class SplitAllocationTests
     public void Dequeue_allocates_nothing_over_100k_packets()
     {
         using var driver = new SplitRingDriver(256, Features, log: true, call: true);
-        using var probe = new SplitAllocationProbe();
+        using var probe = new AllocationProbe();
         SplitVhostQueue queue = driver.CreateQueue();
         byte[][] chains = [.. new[] { 60, 1514, 4000, 9000 }.Select(n => SplitPackets.WithHeader(12, SplitPackets.Frame(n, n)))];
         var packets = new Mbuf[Burst];
@@ -81,7 +81,7 @@ public class SplitAllocationTests
     public void Enqueue_allocates_nothing_over_100k_packets()
     {
         using var driver = new SplitRingDriver(256, Features, log: true, call: true);
-        using var probe = new SplitAllocationProbe();
+        using var probe = new AllocationProbe();
         SplitVhostQueue queue = driver.CreateQueue();
         var packets = new Mbuf[Burst];
         for (int i = 0; i < Burst; i++)

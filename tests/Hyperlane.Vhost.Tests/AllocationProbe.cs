@@ -11,7 +11,7 @@ namespace Hyperlane.Vhost.Tests;
 /// "allocated" by code that allocates nothing. This thread empties its context once (<see cref="Reset"/> collects
 /// from it) and never allocates again, so any byte counted afterwards was allocated by the work itself.
 /// </remarks>
-internal sealed class SplitAllocationProbe : IDisposable
+internal sealed class AllocationProbe : IDisposable
 {
     private const int Idle = 0, Run = 1, Done = 2, Collect = 3, Stop = 4;
 
@@ -19,7 +19,7 @@ internal sealed class SplitAllocationProbe : IDisposable
     private Action? _work;
     private int _state;
 
-    public SplitAllocationProbe()
+    public AllocationProbe()
     {
         _thread = new Thread(Loop) { IsBackground = true, Name = "allocation probe" };
         _thread.Start();

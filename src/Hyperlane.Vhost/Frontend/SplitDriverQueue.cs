@@ -1,0 +1,733 @@
+using System.Globalization;
+using Hyperlane.Linux;
+using Hyperlane.Memory;
+using Hyperlane.Vhost.Protocol;
+using Hyperlane.Vhost.Virtio;
+
+namespace Hyperlane.Vhost.Frontend;
+
+/// <summary>
+/// The driver side of a split virtqueue (virtio 1.2 §2.7; DPDK drivers/net/virtio virtqueue + virtio_rxtx for
+/// virtio_user): descriptor table, available ring and used ring in a <see cref="DriverRingArea"/>, buffers in mempool
+/// regions, all in the <see cref="FrontendMemoryTable"/> the backend maps.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The driver never reads back what it wrote into shared memory: which descriptors form a chain, which mbuf a head
+/// stands for, how long a posted buffer is and the order heads were made available are kept in private arrays. The
+/// backend writes only the used ring; each used element is read with one load and checked: id below the ring size
+/// and the head of a chain in flight, length within the posted buffer (receive), num_buffers between 1 and what is
+/// outstanding (merged receive), used-&gt;idx ahead by no more than what is outstanding. A bad element is counted and
+/// skipped, recovering its buffer when its id names one in flight; a used index that jumps breaks the queue until
+/// <see cref="Reset"/> (its buffers are freed then), because nothing after it can be trusted.
+/// </para>
+/// <para>
+/// VIRTIO_F_IN_ORDER (§2.7.10 "In-order use of descriptors"): a transmit queue accepts one used element for a batch
+/// (the id of the batch's last buffer, used-&gt;idx advanced by the batch size) and completes every buffer made
+/// available before it. Receive buffers are always checked one used element each.
+/// </para>
+/// <para>
+/// Poll mode: avail-&gt;flags = VIRTQ_AVAIL_F_NO_INTERRUPT (VIRTIO_F_EVENT_IDX is never negotiated); after publishing
+/// avail-&gt;idx the driver kicks unless used-&gt;flags has VIRTQ_USED_F_NO_NOTIFY (read once per burst after a full
+/// fence, §2.7.13.4).
+/// </para>
+/// </remarks>
+public sealed class SplitDriverQueue : IVirtioDriverQueue
+{
+    private const int BatchSize = 32;
+    private static readonly TimeSpan DisposeStopTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly SplitDriverRing _ring;
+    private readonly FrontendMemoryTable _memory;
+    private readonly Mempool? _pool;
+    private readonly DataPathGate _gate = new();
+    private readonly nint _descAddress;
+    private readonly nint _availAddress;
+    private readonly nint _usedAddress;
+    private readonly ulong _zeroHeader;
+    private readonly ushort _size;
+    private readonly ushort _mask;
+    private readonly ushort _port;
+    private readonly bool _mergeable;
+    private readonly bool _inOrder;
+    private readonly int _refillThreshold;
+
+    private readonly Mbuf[] _cookie;          // per head: the packet (transmit) or the posted mbuf (receive)
+    private readonly ushort[] _next;          // free list and chain links; our shadow of desc.next
+    private readonly ushort[] _chainLength;   // per head: descriptors of the chain in flight; 0 = not in flight
+    private readonly uint[] _bufferLength;    // per head (receive): device-writable bytes posted
+    private readonly ushort[] _availHeads;    // [avail index mod size]: the head made available there
+
+    private ushort _freeHead;
+    private int _freeCount;
+    private ushort _availIdx;
+    private ushort _lastUsed;
+    private int _inFlight;
+    private bool _broken;
+    private int _disposed;
+
+    /// <summary>
+    /// Lays out a split ring of <paramref name="setup"/>.Size descriptors in <paramref name="area"/>. The queue
+    /// starts stopped and reset; a receive queue posts nothing until <see cref="Fill"/> or a burst.
+    /// </summary>
+    /// <exception cref="ArgumentException">The size is not a power of two, VERSION_1 or the ring type does not match the features, a region is not in the table, or the receive pool is missing or too small.</exception>
+    public SplitDriverQueue(DriverRingArea area, FrontendMemoryTable memory, DriverQueueSetup setup)
+    {
+        ArgumentNullException.ThrowIfNull(area);
+        ArgumentNullException.ThrowIfNull(memory);
+        ArgumentNullException.ThrowIfNull(setup);
+        if (!SplitVirtqueueLayout.IsValidQueueSize((uint)Math.Max(setup.Size, 0)))
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"a split ring's size is a power of two from 1 to 32768, not {setup.Size}"), nameof(setup));
+        }
+
+        if (VirtioFeatures.IsSet(setup.Features, VirtioFeatures.RingPacked))
+        {
+            throw new ArgumentException("VIRTIO_F_RING_PACKED is negotiated: use a PackedDriverQueue", nameof(setup));
+        }
+
+        _pool = DriverQueueChecks.Validate(area, memory, setup);
+        _memory = memory;
+        VringIndex = setup.VringIndex;
+        Role = setup.Role;
+        _size = (ushort)setup.Size;
+        _mask = (ushort)(setup.Size - 1);
+        _port = setup.Port;
+        _mergeable = VirtioFeatures.IsSet(setup.Features, VirtioFeatures.NetMrgRxbuf);
+        _inOrder = VirtioFeatures.IsSet(setup.Features, VirtioFeatures.InOrder);
+        _refillThreshold = Math.Clamp(setup.Size / 4, 1, BatchSize);
+
+        uint size = (uint)setup.Size;
+        _descAddress = area.Reserve((long)SplitVirtqueueLayout.DescTableSize(size), 4096);
+        _availAddress = area.Reserve((long)SplitVirtqueueLayout.AvailRingSize(size), 64);
+        _usedAddress = area.Reserve((long)SplitVirtqueueLayout.UsedRingSize(size), 4096);
+        _zeroHeader = (ulong)area.Reserve(DriverPackets.HeaderSize, 64);
+        SharedBytes.Clear((nint)_zeroHeader, DriverPackets.HeaderSize);
+        _ring = new SplitDriverRing(_descAddress, _availAddress, _usedAddress, size);
+
+        _cookie = new Mbuf[size];
+        _next = new ushort[size];
+        _chainLength = new ushort[size];
+        _bufferLength = new uint[size];
+        _availHeads = new ushort[size];
+        RingAddress = new VhostVringAddr((uint)setup.VringIndex, 0, (ulong)_descAddress, (ulong)_usedAddress, (ulong)_availAddress, 0);
+
+        KickFd = new EventFd();
+        try
+        {
+            CallFd = new EventFd();
+        }
+        catch
+        {
+            KickFd.Dispose();
+            throw;
+        }
+
+        ResetCore();
+        Stats.Resets = 0;
+    }
+
+    /// <inheritdoc/>
+    public int VringIndex { get; }
+
+    /// <inheritdoc/>
+    public int Size => _mask + 1;
+
+    /// <inheritdoc/>
+    public DriverQueueRole Role { get; }
+
+    /// <inheritdoc/>
+    public bool IsPacked => false;
+
+    /// <inheritdoc/>
+    public VhostVringAddr RingAddress { get; }
+
+    /// <inheritdoc/>
+    public uint InitialBase => 0;
+
+    /// <inheritdoc/>
+    public EventFd KickFd { get; }
+
+    /// <inheritdoc/>
+    public EventFd CallFd { get; }
+
+    /// <inheritdoc/>
+    public VirtioDriverQueueStats Stats { get; } = new();
+
+    /// <inheritdoc/>
+    public int InFlight => _inFlight;
+
+    /// <inheritdoc/>
+    public bool IsBroken => _broken;
+
+    /// <inheritdoc/>
+    public bool IsStopped => _gate.IsStopped;
+
+    /// <summary>Bytes of ring area one queue of <paramref name="size"/> descriptors takes, alignment included.</summary>
+    public static long RingAreaBytes(int size)
+    {
+        uint n = (uint)size;
+        long offset = (long)SplitVirtqueueLayout.DescTableSize(n);
+        offset = DriverRingArea.AlignUp(offset, 64) + (long)SplitVirtqueueLayout.AvailRingSize(n);
+        offset = DriverRingArea.AlignUp(offset, 4096) + (long)SplitVirtqueueLayout.UsedRingSize(n);
+        offset = DriverRingArea.AlignUp(offset, 64) + DriverPackets.HeaderSize;
+        return DriverRingArea.AlignUp(offset, 4096);
+    }
+
+    /// <inheritdoc/>
+    public int Transmit(ReadOnlySpan<Mbuf> packets)
+    {
+        if (Role != DriverQueueRole.Transmit || !_gate.TryEnter())
+        {
+            return 0;
+        }
+
+        try
+        {
+            var done = new MbufFreeBatch(stackalloc Mbuf[BatchSize]);
+            int taken = _broken ? 0 : TransmitCore(packets, ref done);
+            done.Flush();
+            return taken;
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    /// <inheritdoc/>
+    public int Receive(Span<Mbuf> packets)
+    {
+        if (Role != DriverQueueRole.Receive || !_gate.TryEnter())
+        {
+            return 0;
+        }
+
+        try
+        {
+            var done = new MbufFreeBatch(stackalloc Mbuf[BatchSize]);
+            int received = _broken ? 0 : Harvest(packets, ref done);
+            done.Flush();
+            if (!_broken && _freeCount >= _refillThreshold)
+            {
+                Refill();
+            }
+
+            return received;
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    /// <inheritdoc/>
+    public bool Stop(TimeSpan timeout) => _gate.TryStop(timeout);
+
+    /// <inheritdoc/>
+    public void Start()
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        _gate.Start();
+    }
+
+    /// <inheritdoc/>
+    public void Reset()
+    {
+        RequireStopped(nameof(Reset));
+        ResetCore();
+    }
+
+    /// <inheritdoc/>
+    public int Fill()
+    {
+        RequireStopped(nameof(Fill));
+        return Role == DriverQueueRole.Receive && !_broken ? Refill() : 0;
+    }
+
+    /// <summary>Stops the queue, frees every mbuf in flight and closes the eventfds. The ring memory belongs to the area.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        if (_gate.TryStop(DisposeStopTimeout))
+        {
+            FreeInFlight();
+        }
+
+        KickFd.Dispose();
+        CallFd.Dispose();
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"split vring {VringIndex} ({Role}, {Size} descriptors, {InFlight} in flight{(_broken ? ", broken" : string.Empty)})");
+
+    private int TransmitCore(ReadOnlySpan<Mbuf> packets, ref MbufFreeBatch done)
+    {
+        ReclaimTransmitted(ref done);
+        if (_broken)
+        {
+            return 0;
+        }
+
+        ushort startAvail = _availIdx;
+        int taken = 0;
+        for (; taken < packets.Length; taken++)
+        {
+            Mbuf packet = packets[taken];
+            if (packet.IsNull)
+            {
+                break;
+            }
+
+            DriverQueueFault fault = DriverPackets.PlanTx(packet, _memory, Size, out int descriptors, out bool push);
+            if (fault != DriverQueueFault.None)
+            {
+                Stats.Fault(fault, taken);
+                Stats.Dropped++;
+                done.Add(packet);
+                continue;
+            }
+
+            if (descriptors > _freeCount)
+            {
+                break;
+            }
+
+            PostTransmit(packet, descriptors, push);
+        }
+
+        if (_availIdx != startAvail)
+        {
+            PublishAndKick();
+        }
+
+        return taken;
+    }
+
+    private void PostTransmit(Mbuf packet, int descriptors, bool push)
+    {
+        Stats.Packets++;
+        Stats.Bytes += packet.PacketLength;
+        if (push)
+        {
+            DriverPackets.PushHeader(packet);
+        }
+
+        // Each descriptor is written once, when its successor is known; the last one without NEXT.
+        ushort head = Pop();
+        ushort current = head;
+        bool havePending = !push;
+        ulong pendingAddr = push ? 0 : _zeroHeader;
+        uint pendingLen = push ? 0 : (uint)DriverPackets.HeaderSize;
+        int written = havePending ? 1 : 0;
+        for (Mbuf m = packet; !m.IsNull && written < descriptors; m = m.Next)
+        {
+            if (!DriverPackets.TakesDescriptor(packet, m, push))
+            {
+                continue;
+            }
+
+            if (havePending)
+            {
+                ushort d = Pop();
+                _ring.WriteDesc(current, pendingAddr, pendingLen, (ushort)VirtqDescFlags.Next, d);
+                _next[current] = d;
+                current = d;
+            }
+
+            pendingAddr = (ulong)(m.BufferAddress + m.DataOffset);
+            pendingLen = m.DataLength;
+            havePending = true;
+            written++;
+        }
+
+        _ring.WriteDesc(current, pendingAddr, pendingLen, 0, 0);
+        _cookie[head] = packet;
+        _chainLength[head] = (ushort)descriptors;
+        Publish(head);
+    }
+
+    private void ReclaimTransmitted(ref MbufFreeBatch done)
+    {
+        if (!TryReadPending(out ushort usedIdx))
+        {
+            return;
+        }
+
+        while (_lastUsed != usedIdx)
+        {
+            uint id = (uint)_ring.ReadUsedElem(_lastUsed);
+            if (_inOrder)
+            {
+                int k = FindInOrder(id, (ushort)(usedIdx - _lastUsed));
+                if (k < 0)
+                {
+                    Stats.Fault(id >= _size ? DriverQueueFault.UsedIdOutOfRange : DriverQueueFault.UsedIdNotInFlight, id);
+                    k = 0; // in order, this element can only be the oldest buffer: recover that one
+                }
+
+                for (int j = 0; j <= k; j++)
+                {
+                    ushort head = _availHeads[(ushort)(_lastUsed + j) & _mask];
+                    if (_chainLength[head] != 0)
+                    {
+                        done.Add(_cookie[head]);
+                        Release(head);
+                    }
+                }
+
+                _lastUsed += (ushort)(k + 1);
+                continue;
+            }
+
+            if (id >= _size)
+            {
+                Stats.Fault(DriverQueueFault.UsedIdOutOfRange, id);
+            }
+            else if (_chainLength[id] == 0)
+            {
+                Stats.Fault(DriverQueueFault.UsedIdNotInFlight, id);
+            }
+            else
+            {
+                done.Add(_cookie[id]);
+                Release((ushort)id);
+            }
+
+            _lastUsed++;
+        }
+    }
+
+    private int Harvest(Span<Mbuf> packets, ref MbufFreeBatch done)
+    {
+        if (!TryReadPending(out ushort usedIdx))
+        {
+            return 0;
+        }
+
+        int n = 0;
+        while (n < packets.Length && _lastUsed != usedIdx)
+        {
+            ulong element = _ring.ReadUsedElem(_lastUsed);
+            uint id = (uint)element;
+            uint len = (uint)(element >> 32);
+            DriverQueueFault fault = CheckReceived(id, len, first: true);
+            if (fault != DriverQueueFault.None)
+            {
+                Stats.Fault(fault, fault == DriverQueueFault.UsedLengthTooLong || fault == DriverQueueFault.UsedLengthTooShort ? len : id);
+                Stats.Dropped++;
+                Recover(id, ref done);
+                _lastUsed++;
+                continue;
+            }
+
+            ushort buffers = _mergeable ? DriverPackets.ReadNumBuffers(_cookie[id]) : (ushort)1;
+            int published = (ushort)(usedIdx - _lastUsed);
+            if (buffers == 0 || buffers > Mbuf.MaxSegments || buffers > InFlight)
+            {
+                Stats.Fault(DriverQueueFault.NumBuffersInvalid, buffers);
+                Stats.Dropped++;
+                Recover(id, ref done);
+                _lastUsed++;
+                continue;
+            }
+
+            if (buffers > published)
+            {
+                break; // the rest of this packet is not published yet
+            }
+
+            Mbuf head = Take((ushort)id);
+            DriverPackets.FinishRxHead(head, len, _port);
+            if (buffers == 1)
+            {
+                _lastUsed++;
+                Stats.Packets++;
+                Stats.Bytes += head.PacketLength;
+                packets[n++] = head;
+                continue;
+            }
+
+            if (AssembleMerged(head, buffers, ref done))
+            {
+                Stats.Packets++;
+                Stats.Bytes += head.PacketLength;
+                packets[n++] = head;
+            }
+
+            _lastUsed += buffers;
+        }
+
+        return n;
+    }
+
+    /// <summary>Chains buffers 1..count-1 of a merged packet to <paramref name="head"/>; on a bad element frees the packet and recovers the rest.</summary>
+    private bool AssembleMerged(Mbuf head, ushort count, ref MbufFreeBatch done)
+    {
+        uint total = head.DataLength;
+        ref MbufHeader last = ref head.Header;
+        for (int k = 1; k < count; k++)
+        {
+            ulong element = _ring.ReadUsedElem((ushort)(_lastUsed + k));
+            uint id = (uint)element;
+            uint len = (uint)(element >> 32);
+            DriverQueueFault fault = CheckReceived(id, len, first: false);
+            if (fault == DriverQueueFault.None && total + len > Mbuf.MaxPacketLength)
+            {
+                fault = DriverQueueFault.PacketTooLong;
+            }
+
+            if (fault != DriverQueueFault.None)
+            {
+                Stats.Fault(fault, fault == DriverQueueFault.PacketTooLong ? total + len : id);
+                Stats.Dropped++;
+                head.Header.NbSegs = (ushort)k;
+                done.Add(head);
+                for (int j = k; j < count; j++)
+                {
+                    Recover((uint)_ring.ReadUsedElem((ushort)(_lastUsed + j)), ref done);
+                }
+
+                return false;
+            }
+
+            Mbuf segment = Take((ushort)id);
+            DriverPackets.FinishRxSegment(segment, len);
+            last.Next = segment.Pointer;
+            last = ref segment.Header;
+            total += len;
+        }
+
+        head.Header.NbSegs = count;
+        head.PacketLength = total;
+        return true;
+    }
+
+    private DriverQueueFault CheckReceived(uint id, uint len, bool first)
+    {
+        if (id >= _size)
+        {
+            return DriverQueueFault.UsedIdOutOfRange;
+        }
+
+        if (_chainLength[id] == 0)
+        {
+            return DriverQueueFault.UsedIdNotInFlight;
+        }
+
+        if (len > _bufferLength[id])
+        {
+            return DriverQueueFault.UsedLengthTooLong;
+        }
+
+        return first && len < DriverPackets.MinRxLength ? DriverQueueFault.UsedLengthTooShort : DriverQueueFault.None;
+    }
+
+    /// <summary>Returns the buffer a bad receive element named to the pool, when the id names one in flight.</summary>
+    private void Recover(uint id, ref MbufFreeBatch done)
+    {
+        if (id < _size && _chainLength[id] != 0)
+        {
+            done.Add(_cookie[id]);
+            Release((ushort)id);
+        }
+    }
+
+    /// <summary>used-&gt;idx, checked: false when nothing is pending or the index jumped (the queue is then broken).</summary>
+    private bool TryReadPending(out ushort usedIdx)
+    {
+        usedIdx = _ring.ReadUsedIdx();
+        ushort pending = (ushort)(usedIdx - _lastUsed);
+        if (pending == 0)
+        {
+            return false;
+        }
+
+        if (pending > (ushort)(_availIdx - _lastUsed))
+        {
+            Stats.Fault(DriverQueueFault.UsedIndexJump, usedIdx);
+            Stats.Broken++;
+            _broken = true;
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>In order: the distance from the oldest outstanding buffer to the one <paramref name="id"/> names, within the published window; -1 if none.</summary>
+    private int FindInOrder(uint id, int window)
+    {
+        if (id >= _size || _chainLength[id] == 0)
+        {
+            return -1;
+        }
+
+        for (int j = 0; j < window; j++)
+        {
+            if (_availHeads[(ushort)(_lastUsed + j) & _mask] == id)
+            {
+                return j;
+            }
+        }
+
+        return -1;
+    }
+
+    private int Refill()
+    {
+        Mempool pool = _pool!;
+        Span<Mbuf> fresh = stackalloc Mbuf[BatchSize];
+        ushort startAvail = _availIdx;
+        int posted = 0;
+        while (_freeCount > 0)
+        {
+            int chunk = Math.Min(_freeCount, BatchSize);
+            if (pool.AllocBulk(fresh[..chunk]) == 0)
+            {
+                // All or none: when the pool runs low, take what is left one by one.
+                chunk = 1;
+                if (pool.AllocBulk(fresh[..1]) == 0)
+                {
+                    Stats.RxNoMbuf++;
+                    break;
+                }
+            }
+
+            for (int i = 0; i < chunk; i++)
+            {
+                Mbuf m = fresh[i];
+                ushort d = Pop();
+                uint len = DriverPackets.RxBufferLength(m);
+                _ring.WriteDesc(d, DriverPackets.RxBufferAddress(m), len, (ushort)VirtqDescFlags.Write, 0);
+                _cookie[d] = m;
+                _chainLength[d] = 1;
+                _bufferLength[d] = len;
+                Publish(d);
+            }
+
+            posted += chunk;
+        }
+
+        if (_availIdx != startAvail)
+        {
+            PublishAndKick();
+        }
+
+        return posted;
+    }
+
+    /// <summary>Puts <paramref name="head"/> into the available ring (not yet published).</summary>
+    private void Publish(ushort head)
+    {
+        _availHeads[_availIdx & _mask] = head;
+        _ring.WriteAvailEntry(_availIdx, head);
+        _availIdx++;
+        _inFlight++;
+    }
+
+    private void PublishAndKick()
+    {
+        _ring.PublishAvailIdx(_availIdx);
+        Interlocked.MemoryBarrier(); // the index store must be visible before used->flags is read (§2.7.13.4)
+        if ((_ring.ReadUsedFlags() & VirtqUsedHeader.FlagNoNotify) == 0)
+        {
+            _ = KickFd.Signal();
+            Stats.Kicks++;
+        }
+        else
+        {
+            Stats.KicksSuppressed++;
+        }
+    }
+
+    private ushort Pop()
+    {
+        ushort d = _freeHead;
+        _freeHead = _next[d];
+        _freeCount--;
+        return d;
+    }
+
+    /// <summary>Takes the mbuf a used receive buffer holds and frees its descriptor.</summary>
+    private Mbuf Take(ushort head)
+    {
+        Mbuf m = _cookie[head];
+        Release(head);
+        return m;
+    }
+
+    /// <summary>Returns the chain at <paramref name="head"/> to the free list (following our own links only).</summary>
+    private void Release(ushort head)
+    {
+        int count = _chainLength[head];
+        ushort tail = head;
+        for (int i = 1; i < count; i++)
+        {
+            tail = _next[tail];
+        }
+
+        _next[tail] = _freeHead;
+        _freeHead = head;
+        _freeCount += count;
+        _chainLength[head] = 0;
+        _cookie[head] = default;
+        _inFlight--;
+    }
+
+    private void FreeInFlight()
+    {
+        var done = new MbufFreeBatch(stackalloc Mbuf[BatchSize]);
+        for (int i = 0; i < _chainLength.Length; i++)
+        {
+            if (_chainLength[i] != 0)
+            {
+                if (Role == DriverQueueRole.Transmit)
+                {
+                    Stats.Dropped++;
+                }
+
+                done.Add(_cookie[i]);
+                _chainLength[i] = 0;
+                _cookie[i] = default;
+            }
+        }
+
+        done.Flush();
+    }
+
+    private void ResetCore()
+    {
+        FreeInFlight();
+        uint size = (uint)Size;
+        SharedBytes.Clear(_descAddress, (long)SplitVirtqueueLayout.DescTableSize(size));
+        SharedBytes.Clear(_availAddress, (long)SplitVirtqueueLayout.AvailRingSize(size));
+        SharedBytes.Clear(_usedAddress, (long)SplitVirtqueueLayout.UsedRingSize(size));
+        _ring.WriteAvailFlags(VirtqAvailHeader.FlagNoInterrupt);
+        for (int i = 0; i < _next.Length; i++)
+        {
+            _next[i] = (ushort)(i + 1);
+        }
+
+        _freeHead = 0;
+        _freeCount = Size;
+        _availIdx = 0;
+        _lastUsed = 0;
+        _inFlight = 0;
+        _broken = false;
+        Stats.Resets++;
+    }
+
+    private void RequireStopped(string operation)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (!_gate.IsStopped)
+        {
+            throw new InvalidOperationException($"{operation} of {this} needs the queue stopped first (Stop)");
+        }
+    }
+}

@@ -525,9 +525,10 @@ public class VhostUserMessageDecoderTests
     }
 
     [Fact]
-    public void Get_vring_base_with_non_zero_num_is_rejected()
+    public void Get_vring_base_ignores_its_num_as_dpdk_virtio_user_fills_it_with_the_ring_size()
     {
-        Reject(VhostUserDecodeError.ReservedBits, VhostUserRequest.GetVringBase, State(0, 1), 0);
+        VhostUserMessage m = Accept(VhostUserRequest.GetVringBase, State(1, 256), 0);
+        Assert.Equal(1u, m.VringState.Index);
     }
 
     [Fact]

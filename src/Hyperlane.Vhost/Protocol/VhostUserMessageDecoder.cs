@@ -509,7 +509,7 @@ public static class VhostUserMessageDecoder
             case VhostUserRequest.SetVringNum when state.Num is 0 or > MaxQueueSize:
                 return Fail(VhostUserDecodeError.InvalidValue, $"{name}: vring {state.Index} size {state.Num} is not 1 to {MaxQueueSize}", out error, out message);
 
-            case VhostUserRequest.GetVringBase when state.Num != 0:
+            // GET_VRING_BASE's num carries nothing and is ignored: DPDK 22.11's virtio_user leaves the ring size there.
             case VhostUserRequest.VringKick when state.Num != 0:
                 return Fail(VhostUserDecodeError.ReservedBits, $"{name}: vring {state.Index} num {state.Num} is reserved and must be 0", out error, out message);
 

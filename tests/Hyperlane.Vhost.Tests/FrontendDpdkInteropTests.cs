@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using Hyperlane.Memory;
 using Hyperlane.Testing;
 using Hyperlane.Vhost.Frontend;
@@ -14,124 +12,72 @@ namespace Hyperlane.Vhost.Tests;
 [Collection(FrontendDpdkCollection.Name)]
 public class FrontendDpdkInteropTests
 {
-    private const string TestPmd = "/usr/bin/dpdk-testpmd";
-
     [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]
     public void Packets_go_through_dpdk_net_vhost_and_come_back_macswapped(bool packed)
     {
-        Requires.Check(File.Exists(TestPmd), "needs dpdk-testpmd (apt-get install dpdk-dev; test.sh installs it as root)");
         using var dir = new FrontendTestDir();
         string socket = dir.Socket;
-        string prefix = "hlfe" + Environment.ProcessId + (packed ? "p" : "s");
-        var output = new StringBuilder();
-        using var testpmd = new Process
+        using var testpmd = TestPmdPeer.Start("hlfe" + Environment.ProcessId + (packed ? "p" : "s"), $"net_vhost0,iface={socket},queues=1",
+            "--forward-mode=macswap", "--stats-period", "1", "--total-num-mbufs=8192", "--auto-start");
+        using Mempool pool = Pool(4096);
+        var options = Options(socket) with { ConnectTimeout = TimeSpan.FromSeconds(30), ReplyTimeout = TimeSpan.FromSeconds(5), PackedRing = packed };
+        // net_vhost is the server: wait for its socket (EAL takes a few seconds), or for testpmd to give up.
+        long ready = Environment.TickCount64 + 30_000;
+        while (!File.Exists(socket) && !testpmd.HasExited && Environment.TickCount64 < ready)
         {
-            StartInfo = new ProcessStartInfo(TestPmd)
-            {
-                ArgumentList =
-                {
-                    "-l", "0-1", "--main-lcore", "0", "--no-pci", "--no-huge", "-m", "256", "--file-prefix", prefix,
-                    "--vdev", $"net_vhost0,iface={socket},queues=1",
-                    "--", "--forward-mode=macswap", "--stats-period", "1", "--total-num-mbufs=8192", "--auto-start",
-                },
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                RedirectStandardInput = true,
-                UseShellExecute = false,
-            },
-        };
-        testpmd.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        testpmd.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        testpmd.Start();
-        testpmd.BeginOutputReadLine();
-        testpmd.BeginErrorReadLine();
-        try
+            Thread.Sleep(20);
+        }
+
+        Requires.Check(!testpmd.HasExited && File.Exists(socket), "dpdk-testpmd did not start here: " + testpmd.Tail());
+        VhostUserFrontend frontend = VhostUserFrontend.Connect(options, pool);
+        using (frontend)
         {
-            using Mempool pool = Pool(4096);
-            var options = Options(socket) with { ConnectTimeout = TimeSpan.FromSeconds(30), ReplyTimeout = TimeSpan.FromSeconds(5), PackedRing = packed };
-            // net_vhost is the server: wait for its socket (EAL takes a few seconds), or for testpmd to give up.
-            long ready = Environment.TickCount64 + 30_000;
-            while (!File.Exists(socket) && !testpmd.HasExited && Environment.TickCount64 < ready)
+            Assert.True(frontend.IsConnected);
+            Assert.Equal(V1 | Proto | Mrg | InOrder | (packed ? Packed : 0), frontend.NegotiatedFeatures);
+            byte[][] frames = [Frame(64, 1), Frame(1000, 2), Frame(1514, 3), Frame(4000, 4)];
+            for (int f = 0; f < frames.Length; f++)
             {
-                Thread.Sleep(20);
+                Array.Copy(new byte[] { 0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00 }, frames[f], 14);
             }
 
-            Requires.Check(!testpmd.HasExited && File.Exists(socket), "dpdk-testpmd did not start here: " + Tail(output));
-            VhostUserFrontend frontend = VhostUserFrontend.Connect(options, pool);
-            using (frontend)
+            var received = new List<byte[]>();
+            var rx = new Mbuf[64];
+            long deadline = Environment.TickCount64 + 20_000;
+            int sent = 0;
+            while (received.Count < 40 && Environment.TickCount64 < deadline)
             {
-                Assert.True(frontend.IsConnected);
-                Assert.Equal(V1 | Proto | Mrg | InOrder | (packed ? Packed : 0), frontend.NegotiatedFeatures);
-                byte[][] frames = [Frame(64, 1), Frame(1000, 2), Frame(1514, 3), Frame(4000, 4)];
-                for (int f = 0; f < frames.Length; f++)
+                // net_vhost drops until its lcore sees the device ready: keep sending until packets come back.
+                Mbuf[] burst = [.. frames.Select((frame, i) => i == 3 ? Chained(pool, frame, 1500) : Packet(pool, frame))];
+                int taken = frontend.Transmit(0, burst);
+                Mbuf.FreeBulk(burst.AsSpan(taken));
+                sent += taken;
+                Thread.Sleep(2);
+                int n = frontend.Receive(0, rx);
+                for (int i = 0; i < n; i++)
                 {
-                    Array.Copy(new byte[] { 0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00 }, frames[f], 14);
+                    Assert.Null(rx[i].Validate());
+                    received.Add(Bytes(rx[i]));
                 }
 
-                var received = new List<byte[]>();
-                var rx = new Mbuf[64];
-                long deadline = Environment.TickCount64 + 20_000;
-                int sent = 0;
-                while (received.Count < 40 && Environment.TickCount64 < deadline)
-                {
-                    // net_vhost drops until its lcore sees the device ready: keep sending until packets come back.
-                    Mbuf[] burst = [.. frames.Select((frame, i) => i == 3 ? Chained(pool, frame, 1500) : Packet(pool, frame))];
-                    int taken = frontend.Transmit(0, burst);
-                    Mbuf.FreeBulk(burst.AsSpan(taken));
-                    sent += taken;
-                    Thread.Sleep(2);
-                    int n = frontend.Receive(0, rx);
-                    for (int i = 0; i < n; i++)
-                    {
-                        Assert.Null(rx[i].Validate());
-                        received.Add(Bytes(rx[i]));
-                    }
-
-                    Mbuf.FreeBulk(rx.AsSpan(0, n));
-                }
-
-                Assert.True(received.Count >= 40, $"{received.Count} of {sent} packets came back; testpmd said: {Tail(output)}");
-                foreach (byte[] packet in received)
-                {
-                    byte[] original = frames.Single(f => f.Length == packet.Length);
-                    Assert.Equal(original.AsSpan(0, 6).ToArray(), packet.AsSpan(6, 6).ToArray());  // macswap
-                    Assert.Equal(original.AsSpan(6, 6).ToArray(), packet.AsSpan(0, 6).ToArray());
-                    Assert.Equal(original.AsSpan(12).ToArray(), packet.AsSpan(12).ToArray());
-                }
-
-                Assert.Equal(0, frontend.RxQueue(0).Stats.Faults);
-                Assert.Equal(0, frontend.TxQueue(0).Stats.Faults);
-                Assert.False(frontend.RxQueue(0).IsBroken);
+                Mbuf.FreeBulk(rx.AsSpan(0, n));
             }
 
-            AssertNoLeak(pool);
-        }
-        finally
-        {
-            if (!testpmd.HasExited)
+            Assert.True(received.Count >= 40, $"{received.Count} of {sent} packets came back; testpmd said: {testpmd.Tail()}");
+            foreach (byte[] packet in received)
             {
-                testpmd.Kill();
-                testpmd.WaitForExit(10_000);
+                byte[] original = frames.Single(f => f.Length == packet.Length);
+                Assert.Equal(original.AsSpan(0, 6).ToArray(), packet.AsSpan(6, 6).ToArray());  // macswap
+                Assert.Equal(original.AsSpan(6, 6).ToArray(), packet.AsSpan(0, 6).ToArray());
+                Assert.Equal(original.AsSpan(12).ToArray(), packet.AsSpan(12).ToArray());
             }
 
-            try
-            {
-                Directory.Delete(Path.Combine("/var/run/dpdk", prefix), recursive: true); // EAL's runtime dir for this prefix
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
+            Assert.Equal(0, frontend.RxQueue(0).Stats.Faults);
+            Assert.Equal(0, frontend.TxQueue(0).Stats.Faults);
+            Assert.False(frontend.RxQueue(0).IsBroken);
         }
-    }
 
-    private static string Tail(StringBuilder output)
-    {
-        lock (output)
-        {
-            string text = output.ToString();
-            return text.Length > 3000 ? text[^3000..] : text;
-        }
+        AssertNoLeak(pool);
     }
 }

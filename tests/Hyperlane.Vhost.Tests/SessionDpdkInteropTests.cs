@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using Hyperlane.Memory;
 using Hyperlane.Testing;
 using Hyperlane.Vhost.Queues;
@@ -16,116 +15,71 @@ namespace Hyperlane.Vhost.Tests;
 [Collection(FrontendDpdkCollection.Name)]
 public class SessionDpdkInteropTests
 {
-    private const string TestPmd = "/usr/bin/dpdk-testpmd";
-
     [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]
     public void Dpdk_virtio_user_receives_our_frames_and_sends_them_back_macswapped(bool packed)
     {
-        Requires.Check(File.Exists(TestPmd), "needs dpdk-testpmd (apt-get install dpdk-dev; test.sh installs it as root)");
         using var harness = SessionHarness.Create();
         VhostUserBackend backend = harness.Backend;
-        string prefix = "hlvu" + Environment.ProcessId + (packed ? "p" : "s");
-        var output = new StringBuilder();
-        using var testpmd = new Process
-        {
-            StartInfo = new ProcessStartInfo(TestPmd)
-            {
-                ArgumentList =
-                {
-                    "-l", "0-1", "--main-lcore", "0", "--no-pci", "--no-huge", "-m", "256", "--file-prefix", prefix,
-                    "--vdev", $"net_virtio_user0,path={harness.SocketPath},queues=1,queue_size=256" + (packed ? ",packed_vq=1" : string.Empty),
-                    "--", "--forward-mode=macswap", "--total-num-mbufs=8192", "--auto-start", "-i",
-                },
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                RedirectStandardInput = true,
-                UseShellExecute = false,
-            },
-        };
-        testpmd.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        testpmd.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        testpmd.Start();
-        testpmd.BeginOutputReadLine();
-        testpmd.BeginErrorReadLine();
+        string vdev = $"net_virtio_user0,path={harness.SocketPath},queues=1,queue_size=256" + (packed ? ",packed_vq=1" : string.Empty);
+        using var testpmd = TestPmdPeer.Start("hlvu" + Environment.ProcessId + (packed ? "p" : "s"), vdev,
+            "--forward-mode=macswap", "--total-num-mbufs=8192", "--auto-start", "-i");
         using Mempool pool = SessionHarness.CreatePool(4096);
-        try
+        var sw = Stopwatch.StartNew();
+        while (!backend.IsReady && !testpmd.HasExited && sw.Elapsed < TimeSpan.FromSeconds(30))
         {
-            var sw = Stopwatch.StartNew();
-            while (!backend.IsReady && !testpmd.HasExited && sw.Elapsed < TimeSpan.FromSeconds(30))
-            {
-                Thread.Sleep(20);
-            }
-
-            Requires.Check(backend.IsReady, "dpdk-testpmd's virtio_user never made our backend ready: " + Tail(output));
-            Assert.Equal(packed, (backend.NegotiatedFeatures & (1UL << Virtio.VirtioFeatures.RingPacked)) != 0);
-
-            byte[][] frames = [Frame(64, 1), Frame(1000, 2), Frame(1514, 3)];
-            var back = new List<byte[]>();
-            var rx = new Mbuf[32];
-            int sent = 0;
-            while (back.Count < 300 && sw.Elapsed < TimeSpan.FromSeconds(45))
-            {
-                // testpmd may drop a few while its forwarding starts: keep sending until 300 came back.
-                Mbuf[] burst = [.. frames.Select(f => SessionHarness.Packet(pool, f))];
-                int taken = Enqueue(backend.Slots[0], burst);
-                sent += taken;
-                Mbuf.FreeBulk(burst); // the queue copied what it took; the caller owns every mbuf
-
-                int n = Dequeue(backend.Slots[1], pool, rx);
-                for (int i = 0; i < n; i++)
-                {
-                    back.Add(Bytes(rx[i]));
-                }
-
-                Mbuf.FreeBulk(rx.AsSpan(0, n));
-                Thread.Sleep(1);
-            }
-
-            Assert.True(back.Count >= 300, $"{back.Count} of {sent} frames came back; testpmd said: {Tail(output)}");
-            Assert.True(sent >= back.Count);
-            foreach (byte[] frame in back)
-            {
-                byte[] original = frames.Single(f => f.Length == frame.Length);
-                Assert.Equal(original.AsSpan(0, 6).ToArray(), frame.AsSpan(6, 6).ToArray()); // macswap
-                Assert.Equal(original.AsSpan(6, 6).ToArray(), frame.AsSpan(0, 6).ToArray());
-                Assert.Equal(original.AsSpan(12).ToArray(), frame.AsSpan(12).ToArray());
-            }
-
-            Assert.True(backend.Slots[0].TryEnter(out IVhostQueue? guestRx));
-            backend.Slots[0].Exit();
-            Assert.True(backend.Slots[1].TryEnter(out IVhostQueue? guestTx));
-            backend.Slots[1].Exit();
-            Assert.Equal(0, guestRx.Stats.Faults);
-            Assert.Equal(0, guestTx.Stats.Faults);
-            Assert.Equal(0, backend.Counters.MalformedMessages);
-
-            // testpmd's side: quit prints the port's totals.
-            testpmd.StandardInput.WriteLine("stop");
-            testpmd.StandardInput.WriteLine("quit");
-            Assert.True(testpmd.WaitForExit(20_000), "testpmd did not quit");
-            testpmd.WaitForExit(); // and its output has been read to the end
-            string text = Tail(output);
-            Assert.Matches(@"RX-packets: [1-9][0-9]{2,}", text);
-            Assert.Matches(@"TX-packets: [1-9][0-9]{2,}", text);
+            Thread.Sleep(20);
         }
-        finally
+
+        Requires.Check(backend.IsReady, "dpdk-testpmd's virtio_user never made our backend ready: " + testpmd.Tail());
+        Assert.Equal(packed, (backend.NegotiatedFeatures & (1UL << Virtio.VirtioFeatures.RingPacked)) != 0);
+
+        byte[][] frames = [Frame(64, 1), Frame(1000, 2), Frame(1514, 3)];
+        var back = new List<byte[]>();
+        var rx = new Mbuf[32];
+        int sent = 0;
+        while (back.Count < 300 && sw.Elapsed < TimeSpan.FromSeconds(45))
         {
-            if (!testpmd.HasExited)
+            // testpmd may drop a few while its forwarding starts: keep sending until 300 came back.
+            Mbuf[] burst = [.. frames.Select(f => SessionHarness.Packet(pool, f))];
+            int taken = Enqueue(backend.Slots[0], burst);
+            sent += taken;
+            Mbuf.FreeBulk(burst); // the queue copied what it took; the caller owns every mbuf
+
+            int n = Dequeue(backend.Slots[1], pool, rx);
+            for (int i = 0; i < n; i++)
             {
-                testpmd.Kill();
-                testpmd.WaitForExit(10_000);
+                back.Add(Bytes(rx[i]));
             }
 
-            try
-            {
-                Directory.Delete(Path.Combine("/var/run/dpdk", prefix), recursive: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
+            Mbuf.FreeBulk(rx.AsSpan(0, n));
+            Thread.Sleep(1);
         }
+
+        Assert.True(back.Count >= 300, $"{back.Count} of {sent} frames came back; testpmd said: {testpmd.Tail()}");
+        Assert.True(sent >= back.Count);
+        foreach (byte[] frame in back)
+        {
+            byte[] original = frames.Single(f => f.Length == frame.Length);
+            Assert.Equal(original.AsSpan(0, 6).ToArray(), frame.AsSpan(6, 6).ToArray()); // macswap
+            Assert.Equal(original.AsSpan(6, 6).ToArray(), frame.AsSpan(0, 6).ToArray());
+            Assert.Equal(original.AsSpan(12).ToArray(), frame.AsSpan(12).ToArray());
+        }
+
+        Assert.True(backend.Slots[0].TryEnter(out IVhostQueue? guestRx));
+        backend.Slots[0].Exit();
+        Assert.True(backend.Slots[1].TryEnter(out IVhostQueue? guestTx));
+        backend.Slots[1].Exit();
+        Assert.Equal(0, guestRx.Stats.Faults);
+        Assert.Equal(0, guestTx.Stats.Faults);
+        Assert.Equal(0, backend.Counters.MalformedMessages);
+
+        // testpmd's side: quit prints the port's totals.
+        Assert.True(testpmd.Quit(TimeSpan.FromSeconds(20)), "testpmd did not quit");
+        string text = testpmd.Tail();
+        Assert.Matches(@"RX-packets: [1-9][0-9]{2,}", text);
+        Assert.Matches(@"TX-packets: [1-9][0-9]{2,}", text);
     }
 
     private static int Enqueue(VhostQueueSlot slot, ReadOnlySpan<Mbuf> packets)
@@ -175,14 +129,5 @@ public class SessionDpdkInteropTests
         var b = new byte[m.PacketLength];
         m.CopyTo(b);
         return b;
-    }
-
-    private static string Tail(StringBuilder output)
-    {
-        lock (output)
-        {
-            string text = output.ToString();
-            return text.Length > 3000 ? text[^3000..] : text;
-        }
     }
 }

@@ -160,8 +160,15 @@ internal sealed class ExecSource : SubDeviceSource
                 return null;
             }
 
-            process.WaitForExit(); // the output readers complete
-            string output = stdout.Wait(1000) ? stdout.Result : string.Empty;
+            // WaitForExit does not wait for ReadToEndAsync: under load the reader can finish well after the exit,
+            // and taking "no output yet" for "printed nothing" would lose the line (seen in CI).
+            if (!stdout.Wait(Timeout))
+            {
+                error = string.Create(CultureInfo.InvariantCulture, $"{Description}: its output was still not read {Timeout.TotalSeconds:0} s after it exited");
+                return null;
+            }
+
+            string output = stdout.Result;
             string first = FirstLine(output);
             if (first.Length == 0)
             {

@@ -33,20 +33,17 @@ namespace Hyperlane.Vhost.Frontend;
 /// §2.8.21.3). VIRTIO_F_EVENT_IDX is never negotiated, so RING_EVENT_FLAGS_DESC is treated as ENABLE.
 /// </para>
 /// </remarks>
-public sealed class PackedDriverQueue : IVirtioDriverQueue
+public sealed class PackedDriverQueue : DriverQueue
 {
     /// <summary>SET_VRING_BASE num for a fresh packed ring: avail index 0 with wrap counter 1 (bit 15), used index 0 with wrap counter 1 (bit 31).</summary>
     public const uint FreshBase = 0x8000_8000;
 
-    private const int BatchSize = 32;
     private const ushort AvailBit = (ushort)VirtqDescFlags.Avail;
     private const ushort UsedBit = (ushort)VirtqDescFlags.Used;
-    private static readonly TimeSpan DisposeStopTimeout = TimeSpan.FromSeconds(2);
 
     private readonly PackedDriverRing _ring;
     private readonly FrontendMemoryTable _memory;
     private readonly Mempool? _pool;
-    private readonly DataPathGate _gate = new();
     private readonly nint _ringAddress;
     private readonly nint _driverEventAddress;
     private readonly nint _deviceEventAddress;
@@ -55,7 +52,6 @@ public sealed class PackedDriverQueue : IVirtioDriverQueue
     private readonly ushort _port;
     private readonly bool _mergeable;
     private readonly bool _fifoCompletion; // in-order transmit: batches complete everything before them
-    private readonly int _refillThreshold;
 
     private readonly Mbuf[] _cookie;        // per ID: the packet (transmit) or the posted mbuf (receive)
     private readonly ushort[] _descCount;   // per ID: descriptors of the buffer in flight; 0 = not in flight
@@ -74,8 +70,6 @@ public sealed class PackedDriverQueue : IVirtioDriverQueue
     private bool _usedWrap;
     private int _freeSlots;
     private int _inFlight;
-    private bool _broken;
-    private int _disposed;
 
     /// <summary>
     /// Lays out a packed ring of <paramref name="setup"/>.Size descriptors in <paramref name="area"/>. The queue
@@ -83,6 +77,7 @@ public sealed class PackedDriverQueue : IVirtioDriverQueue
     /// </summary>
     /// <exception cref="ArgumentException">The size is not 1 to 32768, VERSION_1 or RING_PACKED is missing from the features, a region is not in the table, or the receive pool is missing or too small.</exception>
     public PackedDriverQueue(DriverRingArea area, FrontendMemoryTable memory, DriverQueueSetup setup)
+        : base(setup ?? throw new ArgumentNullException(nameof(setup)))
     {
         ArgumentNullException.ThrowIfNull(area);
         ArgumentNullException.ThrowIfNull(memory);
@@ -99,13 +94,10 @@ public sealed class PackedDriverQueue : IVirtioDriverQueue
 
         _pool = DriverQueueChecks.Validate(area, memory, setup);
         _memory = memory;
-        VringIndex = setup.VringIndex;
-        Role = setup.Role;
         _size = setup.Size;
         _port = setup.Port;
         _mergeable = VirtioFeatures.IsSet(setup.Features, VirtioFeatures.NetMrgRxbuf);
         _fifoCompletion = Role == DriverQueueRole.Transmit && VirtioFeatures.IsSet(setup.Features, VirtioFeatures.InOrder);
-        _refillThreshold = Math.Clamp(setup.Size / 4, 1, BatchSize);
 
         _ringAddress = area.Reserve((long)PackedVirtqueueLayout.DescRingSize((uint)_size), 4096);
         _driverEventAddress = area.Reserve(VirtqPackedEventSuppress.Size, 64);
@@ -139,40 +131,16 @@ public sealed class PackedDriverQueue : IVirtioDriverQueue
     }
 
     /// <inheritdoc/>
-    public int VringIndex { get; }
+    public override int Size => _size;
 
     /// <inheritdoc/>
-    public int Size => _size;
+    public override bool IsPacked => true;
 
     /// <inheritdoc/>
-    public DriverQueueRole Role { get; }
+    public override uint InitialBase => FreshBase;
 
     /// <inheritdoc/>
-    public bool IsPacked => true;
-
-    /// <inheritdoc/>
-    public VhostVringAddr RingAddress { get; }
-
-    /// <inheritdoc/>
-    public uint InitialBase => FreshBase;
-
-    /// <inheritdoc/>
-    public EventFd KickFd { get; }
-
-    /// <inheritdoc/>
-    public EventFd CallFd { get; }
-
-    /// <inheritdoc/>
-    public VirtioDriverQueueStats Stats { get; } = new();
-
-    /// <inheritdoc/>
-    public int InFlight => _inFlight;
-
-    /// <inheritdoc/>
-    public bool IsBroken => _broken;
-
-    /// <inheritdoc/>
-    public bool IsStopped => _gate.IsStopped;
+    public override int InFlight => _inFlight;
 
     /// <summary>Bytes of ring area one queue of <paramref name="size"/> descriptors takes, alignment included.</summary>
     public static long RingAreaBytes(int size)
@@ -185,105 +153,17 @@ public sealed class PackedDriverQueue : IVirtioDriverQueue
     }
 
     /// <inheritdoc/>
-    public int Transmit(ReadOnlySpan<Mbuf> packets)
-    {
-        if (Role != DriverQueueRole.Transmit || !_gate.TryEnter())
-        {
-            return 0;
-        }
-
-        try
-        {
-            var done = new MbufFreeBatch(stackalloc Mbuf[BatchSize]);
-            int taken = 0;
-            if (!_broken)
-            {
-                ReclaimTransmitted(ref done);
-                if (!_broken)
-                {
-                    taken = TransmitCore(packets, ref done);
-                }
-            }
-
-            done.Flush();
-            return taken;
-        }
-        finally
-        {
-            _gate.Exit();
-        }
-    }
+    private protected override string Kind => "packed";
 
     /// <inheritdoc/>
-    public int Receive(Span<Mbuf> packets)
-    {
-        if (Role != DriverQueueRole.Receive || !_gate.TryEnter())
-        {
-            return 0;
-        }
-
-        try
-        {
-            var done = new MbufFreeBatch(stackalloc Mbuf[BatchSize]);
-            int received = _broken ? 0 : Harvest(packets, ref done);
-            done.Flush();
-            if (!_broken && _freeSlots >= _refillThreshold)
-            {
-                Refill();
-            }
-
-            return received;
-        }
-        finally
-        {
-            _gate.Exit();
-        }
-    }
+    private protected override int FreeSlots => _freeSlots;
 
     /// <inheritdoc/>
-    public bool Stop(TimeSpan timeout) => _gate.TryStop(timeout);
-
-    /// <inheritdoc/>
-    public void Start()
+    private protected override int TransmitBurst(ReadOnlySpan<Mbuf> packets, ref MbufFreeBatch done)
     {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        _gate.Start();
+        ReclaimTransmitted(ref done);
+        return Broken ? 0 : TransmitCore(packets, ref done);
     }
-
-    /// <inheritdoc/>
-    public void Reset()
-    {
-        RequireStopped(nameof(Reset));
-        ResetCore();
-    }
-
-    /// <inheritdoc/>
-    public int Fill()
-    {
-        RequireStopped(nameof(Fill));
-        return Role == DriverQueueRole.Receive && !_broken ? Refill() : 0;
-    }
-
-    /// <summary>Stops the queue, frees every mbuf in flight and closes the eventfds. The ring memory belongs to the area.</summary>
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
-        if (_gate.TryStop(DisposeStopTimeout))
-        {
-            FreeInFlight();
-        }
-
-        KickFd.Dispose();
-        CallFd.Dispose();
-    }
-
-    /// <inheritdoc/>
-    public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"packed vring {VringIndex} ({Role}, {Size} descriptors, {InFlight} in flight{(_broken ? ", broken" : string.Empty)})");
 
     private static ushort AvailFlags(bool wrap) => wrap ? AvailBit : UsedBit;
 
@@ -433,7 +313,7 @@ public sealed class PackedDriverQueue : IVirtioDriverQueue
         }
     }
 
-    private int Harvest(Span<Mbuf> packets, ref MbufFreeBatch done)
+    private protected override int Harvest(Span<Mbuf> packets, ref MbufFreeBatch done)
     {
         int n = 0;
         while (n < packets.Length && _inFlight > 0)
@@ -609,7 +489,7 @@ public sealed class PackedDriverQueue : IVirtioDriverQueue
         {
             Stats.Fault(DriverQueueFault.UsedWithoutBuffer, _usedSlot);
             Stats.Broken++;
-            _broken = true;
+            Broken = true;
             return false;
         }
 
@@ -660,7 +540,7 @@ public sealed class PackedDriverQueue : IVirtioDriverQueue
         return m;
     }
 
-    private int Refill()
+    private protected override int Refill()
     {
         Mempool pool = _pool!;
         Span<Mbuf> fresh = stackalloc Mbuf[BatchSize];
@@ -756,7 +636,7 @@ public sealed class PackedDriverQueue : IVirtioDriverQueue
         }
     }
 
-    private void FreeInFlight()
+    private protected override void FreeInFlight()
     {
         var done = new MbufFreeBatch(stackalloc Mbuf[BatchSize]);
         for (int i = 0; i < _descCount.Length; i++)
@@ -777,7 +657,7 @@ public sealed class PackedDriverQueue : IVirtioDriverQueue
         done.Flush();
     }
 
-    private void ResetCore()
+    private protected override void ResetCore()
     {
         FreeInFlight();
         SharedBytes.Clear(_ringAddress, (long)PackedVirtqueueLayout.DescRingSize((uint)_size));
@@ -799,16 +679,7 @@ public sealed class PackedDriverQueue : IVirtioDriverQueue
         _usedWrap = true;
         _freeSlots = _size;
         _inFlight = 0;
-        _broken = false;
+        Broken = false;
         Stats.Resets++;
-    }
-
-    private void RequireStopped(string operation)
-    {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (!_gate.IsStopped)
-        {
-            throw new InvalidOperationException($"{operation} of {this} needs the queue stopped first (Stop)");
-        }
     }
 }

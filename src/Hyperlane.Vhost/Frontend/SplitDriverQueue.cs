@@ -32,15 +32,12 @@ namespace Hyperlane.Vhost.Frontend;
 /// fence, §2.7.13.4).
 /// </para>
 /// </remarks>
-public sealed class SplitDriverQueue : IVirtioDriverQueue
+public sealed class SplitDriverQueue : DriverQueue
 {
-    private const int BatchSize = 32;
-    private static readonly TimeSpan DisposeStopTimeout = TimeSpan.FromSeconds(2);
 
     private readonly SplitDriverRing _ring;
     private readonly FrontendMemoryTable _memory;
     private readonly Mempool? _pool;
-    private readonly DataPathGate _gate = new();
     private readonly nint _descAddress;
     private readonly nint _availAddress;
     private readonly nint _usedAddress;
@@ -50,7 +47,6 @@ public sealed class SplitDriverQueue : IVirtioDriverQueue
     private readonly ushort _port;
     private readonly bool _mergeable;
     private readonly bool _inOrder;
-    private readonly int _refillThreshold;
 
     private readonly Mbuf[] _cookie;          // per head: the packet (transmit) or the posted mbuf (receive)
     private readonly ushort[] _next;          // free list and chain links; our shadow of desc.next
@@ -63,8 +59,6 @@ public sealed class SplitDriverQueue : IVirtioDriverQueue
     private ushort _availIdx;
     private ushort _lastUsed;
     private int _inFlight;
-    private bool _broken;
-    private int _disposed;
 
     /// <summary>
     /// Lays out a split ring of <paramref name="setup"/>.Size descriptors in <paramref name="area"/>. The queue
@@ -72,6 +66,7 @@ public sealed class SplitDriverQueue : IVirtioDriverQueue
     /// </summary>
     /// <exception cref="ArgumentException">The size is not a power of two, VERSION_1 or the ring type does not match the features, a region is not in the table, or the receive pool is missing or too small.</exception>
     public SplitDriverQueue(DriverRingArea area, FrontendMemoryTable memory, DriverQueueSetup setup)
+        : base(setup ?? throw new ArgumentNullException(nameof(setup)))
     {
         ArgumentNullException.ThrowIfNull(area);
         ArgumentNullException.ThrowIfNull(memory);
@@ -88,14 +83,11 @@ public sealed class SplitDriverQueue : IVirtioDriverQueue
 
         _pool = DriverQueueChecks.Validate(area, memory, setup);
         _memory = memory;
-        VringIndex = setup.VringIndex;
-        Role = setup.Role;
         _size = (ushort)setup.Size;
         _mask = (ushort)(setup.Size - 1);
         _port = setup.Port;
         _mergeable = VirtioFeatures.IsSet(setup.Features, VirtioFeatures.NetMrgRxbuf);
         _inOrder = VirtioFeatures.IsSet(setup.Features, VirtioFeatures.InOrder);
-        _refillThreshold = Math.Clamp(setup.Size / 4, 1, BatchSize);
 
         uint size = (uint)setup.Size;
         _descAddress = area.Reserve((long)SplitVirtqueueLayout.DescTableSize(size), 4096);
@@ -128,40 +120,16 @@ public sealed class SplitDriverQueue : IVirtioDriverQueue
     }
 
     /// <inheritdoc/>
-    public int VringIndex { get; }
+    public override int Size => _mask + 1;
 
     /// <inheritdoc/>
-    public int Size => _mask + 1;
+    public override bool IsPacked => false;
 
     /// <inheritdoc/>
-    public DriverQueueRole Role { get; }
+    public override uint InitialBase => 0;
 
     /// <inheritdoc/>
-    public bool IsPacked => false;
-
-    /// <inheritdoc/>
-    public VhostVringAddr RingAddress { get; }
-
-    /// <inheritdoc/>
-    public uint InitialBase => 0;
-
-    /// <inheritdoc/>
-    public EventFd KickFd { get; }
-
-    /// <inheritdoc/>
-    public EventFd CallFd { get; }
-
-    /// <inheritdoc/>
-    public VirtioDriverQueueStats Stats { get; } = new();
-
-    /// <inheritdoc/>
-    public int InFlight => _inFlight;
-
-    /// <inheritdoc/>
-    public bool IsBroken => _broken;
-
-    /// <inheritdoc/>
-    public bool IsStopped => _gate.IsStopped;
+    public override int InFlight => _inFlight;
 
     /// <summary>Bytes of ring area one queue of <paramref name="size"/> descriptors takes, alignment included.</summary>
     public static long RingAreaBytes(int size)
@@ -175,101 +143,16 @@ public sealed class SplitDriverQueue : IVirtioDriverQueue
     }
 
     /// <inheritdoc/>
-    public int Transmit(ReadOnlySpan<Mbuf> packets)
-    {
-        if (Role != DriverQueueRole.Transmit || !_gate.TryEnter())
-        {
-            return 0;
-        }
-
-        try
-        {
-            var done = new MbufFreeBatch(stackalloc Mbuf[BatchSize]);
-            int taken = _broken ? 0 : TransmitCore(packets, ref done);
-            done.Flush();
-            return taken;
-        }
-        finally
-        {
-            _gate.Exit();
-        }
-    }
+    private protected override string Kind => "split";
 
     /// <inheritdoc/>
-    public int Receive(Span<Mbuf> packets)
-    {
-        if (Role != DriverQueueRole.Receive || !_gate.TryEnter())
-        {
-            return 0;
-        }
-
-        try
-        {
-            var done = new MbufFreeBatch(stackalloc Mbuf[BatchSize]);
-            int received = _broken ? 0 : Harvest(packets, ref done);
-            done.Flush();
-            if (!_broken && _freeCount >= _refillThreshold)
-            {
-                Refill();
-            }
-
-            return received;
-        }
-        finally
-        {
-            _gate.Exit();
-        }
-    }
+    private protected override int FreeSlots => _freeCount;
 
     /// <inheritdoc/>
-    public bool Stop(TimeSpan timeout) => _gate.TryStop(timeout);
-
-    /// <inheritdoc/>
-    public void Start()
-    {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        _gate.Start();
-    }
-
-    /// <inheritdoc/>
-    public void Reset()
-    {
-        RequireStopped(nameof(Reset));
-        ResetCore();
-    }
-
-    /// <inheritdoc/>
-    public int Fill()
-    {
-        RequireStopped(nameof(Fill));
-        return Role == DriverQueueRole.Receive && !_broken ? Refill() : 0;
-    }
-
-    /// <summary>Stops the queue, frees every mbuf in flight and closes the eventfds. The ring memory belongs to the area.</summary>
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
-        if (_gate.TryStop(DisposeStopTimeout))
-        {
-            FreeInFlight();
-        }
-
-        KickFd.Dispose();
-        CallFd.Dispose();
-    }
-
-    /// <inheritdoc/>
-    public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"split vring {VringIndex} ({Role}, {Size} descriptors, {InFlight} in flight{(_broken ? ", broken" : string.Empty)})");
-
-    private int TransmitCore(ReadOnlySpan<Mbuf> packets, ref MbufFreeBatch done)
+    private protected override int TransmitBurst(ReadOnlySpan<Mbuf> packets, ref MbufFreeBatch done)
     {
         ReclaimTransmitted(ref done);
-        if (_broken)
+        if (Broken)
         {
             return 0;
         }
@@ -403,7 +286,7 @@ public sealed class SplitDriverQueue : IVirtioDriverQueue
         }
     }
 
-    private int Harvest(Span<Mbuf> packets, ref MbufFreeBatch done)
+    private protected override int Harvest(Span<Mbuf> packets, ref MbufFreeBatch done)
     {
         if (!TryReadPending(out ushort usedIdx))
         {
@@ -552,7 +435,7 @@ public sealed class SplitDriverQueue : IVirtioDriverQueue
         {
             Stats.Fault(DriverQueueFault.UsedIndexJump, usedIdx);
             Stats.Broken++;
-            _broken = true;
+            Broken = true;
             return false;
         }
 
@@ -578,7 +461,7 @@ public sealed class SplitDriverQueue : IVirtioDriverQueue
         return -1;
     }
 
-    private int Refill()
+    private protected override int Refill()
     {
         Mempool pool = _pool!;
         Span<Mbuf> fresh = stackalloc Mbuf[BatchSize];
@@ -679,7 +562,7 @@ public sealed class SplitDriverQueue : IVirtioDriverQueue
         _inFlight--;
     }
 
-    private void FreeInFlight()
+    private protected override void FreeInFlight()
     {
         var done = new MbufFreeBatch(stackalloc Mbuf[BatchSize]);
         for (int i = 0; i < _chainLength.Length; i++)
@@ -700,7 +583,7 @@ public sealed class SplitDriverQueue : IVirtioDriverQueue
         done.Flush();
     }
 
-    private void ResetCore()
+    private protected override void ResetCore()
     {
         FreeInFlight();
         uint size = (uint)Size;
@@ -718,16 +601,7 @@ public sealed class SplitDriverQueue : IVirtioDriverQueue
         _availIdx = 0;
         _lastUsed = 0;
         _inFlight = 0;
-        _broken = false;
+        Broken = false;
         Stats.Resets++;
-    }
-
-    private void RequireStopped(string operation)
-    {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (!_gate.IsStopped)
-        {
-            throw new InvalidOperationException($"{operation} of {this} needs the queue stopped first (Stop)");
-        }
     }
 }

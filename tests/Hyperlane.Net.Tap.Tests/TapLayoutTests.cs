@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Hyperlane.Packets;
 
 namespace Hyperlane.Net.Tap.Tests;
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Hyperlane.Memory;
+using Hyperlane.Packets;
 
 namespace Hyperlane.Net.Tap.Tests;
 

@@ -1,4 +1,5 @@
 using Hyperlane.Memory;
+using Hyperlane.Packets;
 using Hyperlane.Vhost.Frontend;
 using Hyperlane.Vhost.Protocol;
 using Hyperlane.Vhost.Virtio;

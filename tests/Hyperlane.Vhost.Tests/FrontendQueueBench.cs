@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Hyperlane.Memory;
+using Hyperlane.Packets;
 using Hyperlane.Vhost.Frontend;
 using Hyperlane.Vhost.Virtio;
 using static Hyperlane.Vhost.Tests.FrontendTestKit;

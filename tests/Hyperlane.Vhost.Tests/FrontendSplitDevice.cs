@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Hyperlane.Packets;
 using Hyperlane.Vhost.Protocol;
 using Hyperlane.Vhost.Virtio;
 

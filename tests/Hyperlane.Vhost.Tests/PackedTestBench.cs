@@ -1,5 +1,6 @@
 using Hyperlane.Linux;
 using Hyperlane.Memory;
+using Hyperlane.Packets;
 using Hyperlane.Vhost.Memory;
 using Hyperlane.Vhost.Queues;
 using Hyperlane.Vhost.Virtio;
@@ -45,7 +46,7 @@ internal sealed class PackedTestBench : IDisposable
 
     public ulong Features { get; }
 
-    public int HeaderLength => VirtioNetHeader.SizeFor(Features);
+    public int HeaderLength => VirtioFeatures.NetHeaderSize(Features);
 
     public VhostQueueStats Stats => Queue.Stats;
 

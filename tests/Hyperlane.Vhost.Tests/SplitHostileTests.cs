@@ -1,4 +1,5 @@
 using Hyperlane.Memory;
+using Hyperlane.Packets;
 using Hyperlane.Vhost.Queues;
 using Hyperlane.Vhost.Virtio;
 

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Hyperlane.Memory;
+using Hyperlane.Packets;
 using Hyperlane.Vhost.Virtio;
 
 namespace Hyperlane.Vhost.Tests;

@@ -116,7 +116,7 @@ internal sealed class SplitRingDriver : IDisposable
     /// <summary>The driver's last seen used index.</summary>
     public ushort LastUsed { get; private set; }
 
-    public int HeaderSize => VirtioNetHeader.SizeFor(Features);
+    public int HeaderSize => VirtioFeatures.NetHeaderSize(Features);
 
     public int FreeDescriptors => _free.Count;
 

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Hyperlane.Packets;
 using Hyperlane.Vhost.Virtio;
 
 namespace Hyperlane.Vhost.Tests;
@@ -113,10 +114,10 @@ public class VirtioLayoutTests
     [Fact]
     public void Net_header_size_depends_on_VERSION_1_or_MRG_RXBUF()
     {
-        Assert.Equal(10, VirtioNetHeader.SizeFor(0));
-        Assert.Equal(10, VirtioNetHeader.SizeFor(VirtioFeatures.Mask(VirtioFeatures.NetCsum)));
-        Assert.Equal(12, VirtioNetHeader.SizeFor(VirtioFeatures.Mask(VirtioFeatures.Version1)));
-        Assert.Equal(12, VirtioNetHeader.SizeFor(VirtioFeatures.Mask(VirtioFeatures.NetMrgRxbuf)));
+        Assert.Equal(10, VirtioFeatures.NetHeaderSize(0));
+        Assert.Equal(10, VirtioFeatures.NetHeaderSize(VirtioFeatures.Mask(VirtioFeatures.NetCsum)));
+        Assert.Equal(12, VirtioFeatures.NetHeaderSize(VirtioFeatures.Mask(VirtioFeatures.Version1)));
+        Assert.Equal(12, VirtioFeatures.NetHeaderSize(VirtioFeatures.Mask(VirtioFeatures.NetMrgRxbuf)));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Hyperlane.Core.Ports;
 using Hyperlane.Linux;
 using Hyperlane.Memory;
+using Hyperlane.Packets;
 
 namespace Hyperlane.Net.Tap;
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Hyperlane.Memory;
+using Hyperlane.Packets;
 using Hyperlane.Vhost.Virtio;
 
 namespace Hyperlane.Vhost.Frontend;

@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using Hyperlane.Linux;
 using Hyperlane.Memory;
+using Hyperlane.Packets;
 using Hyperlane.Vhost.Memory;
 using Hyperlane.Vhost.Virtio;
 
@@ -148,7 +149,7 @@ public sealed class PackedVhostQueue : IVhostQueue
         _call = setup.Call;
 
         ulong features = setup.Features;
-        _headerLength = VirtioNetHeader.SizeFor(features);
+        _headerLength = VirtioFeatures.NetHeaderSize(features);
         _mergeable = VirtioFeatures.IsSet(features, VirtioFeatures.NetMrgRxbuf);
         _indirect = VirtioFeatures.IsSet(features, VirtioFeatures.RingIndirectDesc);
         _eventIdx = VirtioFeatures.IsSet(features, VirtioFeatures.RingEventIdx);

@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using Hyperlane.Linux;
 using Hyperlane.Memory;
+using Hyperlane.Packets;
 using Hyperlane.Vhost.Memory;
 using Hyperlane.Vhost.Virtio;
 
@@ -84,7 +85,7 @@ public sealed class SplitVhostQueue : IVhostQueue
         _call = setup.Call;
         _size = ring.Size;
         Features = setup.Features;
-        _headerSize = VirtioNetHeader.SizeFor(setup.Features);
+        _headerSize = VirtioFeatures.NetHeaderSize(setup.Features);
         _mergeable = VirtioFeatures.IsSet(setup.Features, VirtioFeatures.NetMrgRxbuf);
         _eventIdx = VirtioFeatures.IsSet(setup.Features, VirtioFeatures.RingEventIdx);
         _indirect = VirtioFeatures.IsSet(setup.Features, VirtioFeatures.RingIndirectDesc);

@@ -144,4 +144,12 @@ public static class VirtioFeatures
 
     /// <summary>Whether feature bit <paramref name="bit"/> (0-63) is set in <paramref name="features"/>.</summary>
     public static bool IsSet(ulong features, int bit) => (features & Mask(bit)) != 0;
+
+    /// <summary>
+    /// The virtio-net header size a device and driver that negotiated <paramref name="features"/> use:
+    /// <see cref="Packets.VirtioNetHeader.Size"/> with VIRTIO_F_VERSION_1 or VIRTIO_NET_F_MRG_RXBUF, else
+    /// <see cref="Packets.VirtioNetHeader.LegacySize"/>.
+    /// </summary>
+    public static int NetHeaderSize(ulong features) =>
+        IsSet(features, Version1) || IsSet(features, NetMrgRxbuf) ? Packets.VirtioNetHeader.Size : Packets.VirtioNetHeader.LegacySize;
 }

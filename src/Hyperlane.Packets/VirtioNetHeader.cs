@@ -1,11 +1,13 @@
 using System.Runtime.InteropServices;
 
-namespace Hyperlane.Vhost.Virtio;
+namespace Hyperlane.Packets;
 
 /// <summary>
-/// struct virtio_net_hdr (virtio 1.2 §5.1.6 "Device Operation"), 12 bytes with num_buffers, which is present
-/// when VIRTIO_F_VERSION_1 or VIRTIO_NET_F_MRG_RXBUF is negotiated (10 bytes otherwise: the legacy header,
-/// §5.1.6.1 "Legacy Interface: Device Operation"). It precedes every packet on both virtqueues.
+/// struct virtio_net_hdr (virtio 1.2 §5.1.6 "Device Operation"; linux/virtio_net.h), 12 bytes with num_buffers,
+/// which is present when VIRTIO_F_VERSION_1 or VIRTIO_NET_F_MRG_RXBUF is negotiated (10 bytes otherwise: the
+/// legacy header, §5.1.6.1 "Legacy Interface: Device Operation"). It precedes every packet on both virtqueues,
+/// and TUN/TAP puts it in front of every packet with IFF_VNET_HDR and TUNSETVNETHDRSZ 12 (little-endian fields;
+/// the kernel leaves num_buffers alone on Rx).
 /// </summary>
 /// <remarks>
 /// On the transmit queue the guest writes it: copy it once, then validate csum_start/csum_offset against the
@@ -67,13 +69,4 @@ public struct VirtioNetHeader
 
     /// <summary>num_buffers: number of merged receive buffers (only with VERSION_1 or MRG_RXBUF).</summary>
     public ushort NumBuffers;
-
-    /// <summary>
-    /// The header size a device and driver that negotiated <paramref name="features"/> use:
-    /// <see cref="Size"/> with VIRTIO_F_VERSION_1 or VIRTIO_NET_F_MRG_RXBUF, else <see cref="LegacySize"/>.
-    /// </summary>
-    public static int SizeFor(ulong features) =>
-        VirtioFeatures.IsSet(features, VirtioFeatures.Version1) || VirtioFeatures.IsSet(features, VirtioFeatures.NetMrgRxbuf)
-            ? Size
-            : LegacySize;
 }

@@ -103,26 +103,9 @@ public sealed class GuestMemory
     public bool TryTranslateGuestPhysical(ulong guestPhysAddr, ulong length, out nint hostAddr)
     {
         GuestMemoryRegion[] regions = _regions;
-        int hint = _lastGuestHit;
-        if ((uint)hint < (uint)regions.Length
-            && AddressRange.Contains(regions[hint].GuestPhysAddr, regions[hint].Size, guestPhysAddr, length, out ulong offset))
-        {
-            hostAddr = HostAt(regions[hint], offset);
-            return true;
-        }
-
-        for (int i = 0; i < regions.Length; i++)
-        {
-            if (AddressRange.Contains(regions[i].GuestPhysAddr, regions[i].Size, guestPhysAddr, length, out offset))
-            {
-                _lastGuestHit = i;
-                hostAddr = HostAt(regions[i], offset);
-                return true;
-            }
-        }
-
-        hostAddr = 0;
-        return false;
+        int i = Find(regions, AddressSpace.GuestPhysical, guestPhysAddr, length, ref _lastGuestHit, out ulong offset);
+        hostAddr = i < 0 ? 0 : HostAt(regions[i], offset);
+        return i >= 0;
     }
 
     /// <summary>
@@ -133,26 +116,9 @@ public sealed class GuestMemory
     public bool TryTranslateUser(ulong userAddr, ulong length, out nint hostAddr)
     {
         GuestMemoryRegion[] regions = _regions;
-        int hint = _lastUserHit;
-        if ((uint)hint < (uint)regions.Length
-            && AddressRange.Contains(regions[hint].UserAddr, regions[hint].Size, userAddr, length, out ulong offset))
-        {
-            hostAddr = HostAt(regions[hint], offset);
-            return true;
-        }
-
-        for (int i = 0; i < regions.Length; i++)
-        {
-            if (AddressRange.Contains(regions[i].UserAddr, regions[i].Size, userAddr, length, out offset))
-            {
-                _lastUserHit = i;
-                hostAddr = HostAt(regions[i], offset);
-                return true;
-            }
-        }
-
-        hostAddr = 0;
-        return false;
+        int i = Find(regions, AddressSpace.User, userAddr, length, ref _lastUserHit, out ulong offset);
+        hostAddr = i < 0 ? 0 : HostAt(regions[i], offset);
+        return i >= 0;
     }
 
     /// <summary>
@@ -163,27 +129,9 @@ public sealed class GuestMemory
     public bool TryTranslateHostToGuestPhysical(nint hostAddr, ulong length, out ulong guestPhysAddr)
     {
         GuestMemoryRegion[] regions = _regions;
-        ulong host = (ulong)(nuint)hostAddr;
-        int hint = _lastHostHit;
-        if ((uint)hint < (uint)regions.Length
-            && AddressRange.Contains((ulong)(nuint)regions[hint].HostAddr, regions[hint].Size, host, length, out ulong offset))
-        {
-            guestPhysAddr = regions[hint].GuestPhysAddr + offset;
-            return true;
-        }
-
-        for (int i = 0; i < regions.Length; i++)
-        {
-            if (AddressRange.Contains((ulong)(nuint)regions[i].HostAddr, regions[i].Size, host, length, out offset))
-            {
-                _lastHostHit = i;
-                guestPhysAddr = regions[i].GuestPhysAddr + offset;
-                return true;
-            }
-        }
-
-        guestPhysAddr = 0;
-        return false;
+        int i = Find(regions, AddressSpace.Host, (ulong)(nuint)hostAddr, length, ref _lastHostHit, out ulong offset);
+        guestPhysAddr = i < 0 ? 0 : regions[i].GuestPhysAddr + offset;
+        return i >= 0;
     }
 
     /// <summary>
@@ -239,6 +187,38 @@ public sealed class GuestMemory
         count = n;
         return true;
     }
+
+    /// <summary>
+    /// The index of the region whose <paramref name="space"/> range wholly holds [<paramref name="address"/>, +
+    /// <paramref name="length"/>), or -1: the last hit (<paramref name="hint"/>) first, then every region in order.
+    /// </summary>
+    private static int Find(GuestMemoryRegion[] regions, AddressSpace space, ulong address, ulong length, ref int hint, out ulong offset)
+    {
+        int h = hint;
+        if ((uint)h < (uint)regions.Length && AddressRange.Contains(Start(regions[h], space), regions[h].Size, address, length, out offset))
+        {
+            return h;
+        }
+
+        for (int i = 0; i < regions.Length; i++)
+        {
+            if (AddressRange.Contains(Start(regions[i], space), regions[i].Size, address, length, out offset))
+            {
+                hint = i;
+                return i;
+            }
+        }
+
+        offset = 0;
+        return -1;
+    }
+
+    private static ulong Start(in GuestMemoryRegion region, AddressSpace space) => space switch
+    {
+        AddressSpace.GuestPhysical => region.GuestPhysAddr,
+        AddressSpace.User => region.UserAddr,
+        _ => (ulong)(nuint)region.HostAddr,
+    };
 
     /// <summary>The index of the region holding guest-physical <paramref name="address"/>, or -1.</summary>
     private int FindGuestRegion(GuestMemoryRegion[] regions, ulong address, out ulong offset)

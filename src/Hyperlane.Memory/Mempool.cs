@@ -134,6 +134,28 @@ public sealed unsafe class Mempool : IDisposable
         return new Mempool(name, count, elementSize, cacheSize, 0, 0, region);
     }
 
+    /// <summary>
+    /// The pools that exist now, in creation order (lowest id first). For a driver that must share every packet
+    /// pool the application might transmit from with a peer process (virtio_user's memory table), as DPDK shares
+    /// all of its memory segments.
+    /// </summary>
+    public static IReadOnlyList<Mempool> Snapshot()
+    {
+        var list = new List<Mempool>();
+        lock (RegistryLock)
+        {
+            for (int i = 1; i < MaxPools; i++)
+            {
+                if (Pools[i] is { } pool)
+                {
+                    list.Add(pool);
+                }
+            }
+        }
+
+        return list;
+    }
+
     /// <summary>The pool registered under <paramref name="id"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Mempool FromId(ushort id) => Pools[id]!;

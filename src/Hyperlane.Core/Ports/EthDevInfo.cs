@@ -47,6 +47,13 @@ public sealed record EthDevInfo
     /// <summary>Whether the driver can raise removal events.</summary>
     public bool SupportsRemovalEvents { get; init; }
 
+    /// <summary>
+    /// Whether the port shares packet memory with another process (virtio_user's memory table), so the mempools
+    /// its queues use, and those the application transmits from, must be created shareable (memfd-backed:
+    /// <c>RegionOptions.Shareable</c>; hugetlb regions always are).
+    /// </summary>
+    public bool RequiresShareableMempool { get; init; }
+
     public int DefaultRxBurst { get; init; } = 32;
 
     public int DefaultTxBurst { get; init; } = 32;

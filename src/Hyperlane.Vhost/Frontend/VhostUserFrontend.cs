@@ -52,7 +52,7 @@ public sealed class VhostUserFrontend : IDisposable
     private static readonly TimeSpan AcceptSlice = TimeSpan.FromMilliseconds(200);
 
     private readonly Lock _control = new();
-    private readonly Mempool _rxPool;
+    private readonly Mempool[] _rxPools;
     private readonly MemoryRegion[] _poolRegions;
     private readonly EventFd _wake;
     private UnixStreamSocket? _listener;
@@ -70,15 +70,26 @@ public sealed class VhostUserFrontend : IDisposable
     private Exception? _lastError;
     private VhostUserRequest[] _lastHandshake = [];
 
-    private VhostUserFrontend(VhostUserFrontendOptions options, Mempool rxPool, ReadOnlySpan<Mempool> txPools)
+    private VhostUserFrontend(VhostUserFrontendOptions options, Mempool[] rxPools, ReadOnlySpan<Mempool> txPools)
     {
         Options = options;
-        _rxPool = rxPool;
-        var regions = new List<MemoryRegion> { rxPool.Region };
+        _rxPools = rxPools;
+        var regions = new List<MemoryRegion>();
+        foreach (Mempool pool in rxPools)
+        {
+            if (!regions.Contains(pool.Region))
+            {
+                regions.Add(pool.Region);
+            }
+        }
+
         foreach (Mempool pool in txPools)
         {
             ArgumentNullException.ThrowIfNull(pool, nameof(txPools));
-            regions.Add(pool.Region);
+            if (!regions.Contains(pool.Region))
+            {
+                regions.Add(pool.Region);
+            }
         }
 
         _poolRegions = [.. regions];
@@ -155,8 +166,34 @@ public sealed class VhostUserFrontend : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(rxPool);
+        Mempool[] rxPools = new Mempool[Math.Max(options.QueuePairs, 1)];
+        Array.Fill(rxPools, rxPool);
+        return Connect(options, rxPools, txPools);
+    }
+
+    /// <summary>
+    /// As <see cref="Connect(VhostUserFrontendOptions, Mempool, ReadOnlySpan{Mempool})"/>, with one receive pool per
+    /// queue pair (<paramref name="rxPools"/>[q] fills pair q's receive ring), as an ethdev sets up each Rx queue
+    /// with its own pool.
+    /// </summary>
+    /// <exception cref="ArgumentException">Bad options, not one pool per pair, or a pool that cannot be shared.</exception>
+    public static VhostUserFrontend Connect(VhostUserFrontendOptions options, IReadOnlyList<Mempool> rxPools, params ReadOnlySpan<Mempool> txPools)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(rxPools);
         options.Validate();
-        var frontend = new VhostUserFrontend(options, rxPool, txPools);
+        if (rxPools.Count != options.QueuePairs)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{rxPools.Count} receive pools for {options.QueuePairs} queue pairs: give one per pair"), nameof(rxPools));
+        }
+
+        Mempool[] pools = [.. rxPools];
+        foreach (Mempool pool in pools)
+        {
+            ArgumentNullException.ThrowIfNull(pool, nameof(rxPools));
+        }
+
+        var frontend = new VhostUserFrontend(options, pools, txPools);
         try
         {
             frontend.Open();
@@ -236,7 +273,15 @@ public sealed class VhostUserFrontend : IDisposable
     /// </summary>
     /// <exception cref="InvalidOperationException">Server mode (it reconnects by itself), or still connected.</exception>
     /// <exception cref="VhostUserFrontendException">The new backend lacks a feature negotiated before, refused a request, or answered wrongly.</exception>
-    public void Reconnect()
+    public void Reconnect() => Reconnect(Options.ConnectTimeout);
+
+    /// <summary>
+    /// As <see cref="Reconnect()"/>, retrying to connect for at most <paramref name="timeout"/> (a caller that retries
+    /// by itself, such as the virtio_user port, keeps each attempt short so that it can stop quickly).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Server mode (it reconnects by itself), or still connected.</exception>
+    /// <exception cref="VhostUserFrontendException">The new backend lacks a feature negotiated before, refused a request, or answered wrongly.</exception>
+    public void Reconnect(TimeSpan timeout)
     {
         if (Options.Server)
         {
@@ -251,7 +296,7 @@ public sealed class VhostUserFrontend : IDisposable
                 throw new InvalidOperationException($"the frontend is still connected to {Options.Path}");
             }
 
-            UnixStreamSocket socket = UnixStreamSocket.Connect(Options.Path, Options.ConnectTimeout);
+            UnixStreamSocket socket = UnixStreamSocket.Connect(Options.Path, timeout);
             try
             {
                 Establish(socket);
@@ -511,7 +556,7 @@ public sealed class VhostUserFrontend : IDisposable
             Size = Options.QueueSize,
             Role = role,
             Features = negotiated,
-            RxPool = role == DriverQueueRole.Receive ? _rxPool : null,
+            RxPool = role == DriverQueueRole.Receive ? _rxPools[vring / 2] : null,
             Port = Options.Port,
         };
         return packed ? new PackedDriverQueue(_area!, _memory!, setup) : new SplitDriverQueue(_area!, _memory!, setup);

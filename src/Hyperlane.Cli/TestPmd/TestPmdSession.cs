@@ -9,6 +9,8 @@ using Hyperlane.Net.Null;
 using Hyperlane.Net.Ring;
 using Hyperlane.Net.Tap;
 using Hyperlane.Net.VdevNetvsc;
+using Hyperlane.Net.Vhost;
+using Hyperlane.Net.VirtioUser;
 using Hyperlane.Packets;
 using Microsoft.Extensions.Logging;
 
@@ -54,7 +56,7 @@ public sealed class TestPmdSession : IDisposable
             {
                 Lcores = lcores,
                 LoggerFactory = loggerFactory,
-                Drivers = [new NullDriver(), new RingDriver(), new TapDriver(), new TunDriver(), new AfPacketDriver(), new FailsafeDriver(), new VdevNetvscDriver()],
+                Drivers = [new NullDriver(), new RingDriver(), new TapDriver(), new TunDriver(), new AfPacketDriver(), new FailsafeDriver(), new VdevNetvscDriver(), new VhostDriver(), new VirtioUserDriver()],
             });
         }
         catch (ArgumentException ex)
@@ -105,7 +107,9 @@ public sealed class TestPmdSession : IDisposable
             + (runtime.Lcores.All.Count * MempoolCache * 3 / 2)
             + (ports.Count * streamsPerPort * options.Burst * options.TxPackets.Count * 2)
             + 4096);
-        pool = Mempool.CreatePacketPool("mb_pool_0", total, MempoolCache, options.MbufSize);
+        // A port that shares packet memory with another process (virtio_user) needs a memfd-backed pool.
+        bool shareable = ports.Any(p => p.Info.RequiresShareableMempool);
+        pool = Mempool.CreatePacketPool("mb_pool_0", total, MempoolCache, options.MbufSize, region: shareable ? new RegionOptions { Shareable = true } : null);
         output.WriteLine(I($"testpmd: create a new mbuf pool <mb_pool_0>: n={total}, size={options.MbufSize}, socket=0 ({pool.Region.Backing}: {pool.Region.Reason})"));
 
         foreach (var port in ports)

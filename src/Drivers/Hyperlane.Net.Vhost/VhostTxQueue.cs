@@ -7,8 +7,9 @@ namespace Hyperlane.Net.Vhost;
 
 /// <summary>
 /// Tx queue q of a <see cref="VhostEthDev"/>: copies packets into the guest's receiveq q (vring 2q). The packets
-/// the ring took are freed here (it copied them); the rest, which found no guest buffers, stay with the caller and
-/// are counted as Tx errors, as DPDK's vhost PMD counts them.
+/// the ring is done with are freed here (it copied them, or dropped one too long for the guest's buffers); the
+/// rest, which found no guest buffers, stay with the caller. Both kinds count as Tx errors, as DPDK's vhost PMD
+/// counts its missed packets.
 /// </summary>
 internal sealed class VhostTxQueue(int queueId, int descriptors, VhostQueueSlot slot) : EthTxQueue(queueId, descriptors)
 {
@@ -29,7 +30,9 @@ internal sealed class VhostTxQueue(int queueId, int descriptors, VhostQueueSlot 
             n = q.Enqueue(packets);
             Counters.Packets += s.Packets - sent;
             Counters.Bytes += s.Bytes - bytes;
-            Counters.Errors += (s.Dropped - dropped) + (packets.Length - n);
+            // The ring counts as dropped every packet it did not deliver: too long for the guest's buffers (taken
+            // and freed below) or left for lack of buffers (still the caller's).
+            Counters.Errors += s.Dropped - dropped;
         }
         finally
         {

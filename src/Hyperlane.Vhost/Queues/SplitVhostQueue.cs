@@ -193,10 +193,15 @@ public sealed class SplitVhostQueue : IVhostQueue
         uint budget = Math.Min(pending, (uint)packets.Length);
         ushort oldUsed = _usedIdx;
         int count = 0;
+
+        // One bulk allocation for the burst, into the caller's span (DPDK's rte_pktmbuf_alloc_bulk): packets[count]
+        // is the fresh mbuf the next head is copied into; what is left over goes back at the end.
+        Span<Mbuf> fresh = packets[..(int)budget];
+        bool bulk = pool.AllocBulk(fresh) != 0;
         for (uint taken = 0; taken < budget; taken++)
         {
             ushort head = _ring.ReadAvailEntry(_lastAvail);
-            Mbuf packet = pool.Alloc();
+            Mbuf packet = bulk ? packets[count] : pool.Alloc();
             if (packet.IsNull)
             {
                 Stats.MbufShortages++;
@@ -207,6 +212,11 @@ public sealed class SplitVhostQueue : IVhostQueue
             if (outcome == SplitTxOutcome.NoMbufs)
             {
                 packet.Free();
+                if (bulk)
+                {
+                    packets[count] = default; // freed: not among the leftovers
+                }
+
                 Stats.MbufShortages++;
                 break;
             }
@@ -219,15 +229,41 @@ public sealed class SplitVhostQueue : IVhostQueue
             }
             else
             {
+                // A fault: the mbuf may hold part of the chain (and segments); give it back and take a fresh one.
                 packet.Free();
+                if (bulk)
+                {
+                    packets[count] = pool.Alloc(); // null when the pool ran dry: the next head then waits
+                }
             }
 
             _ring.WriteUsedElem(_usedIdx++, head, 0);
             _lastAvail++;
         }
 
+        if (bulk && count < fresh.Length)
+        {
+            FreeLeftovers(fresh[count..]);
+        }
+
         Publish(oldUsed);
         return count;
+    }
+
+    /// <summary>Returns the fresh mbufs a burst did not use (null entries skipped).</summary>
+    private static void FreeLeftovers(Span<Mbuf> leftovers)
+    {
+        int kept = 0;
+        for (int i = 0; i < leftovers.Length; i++)
+        {
+            if (!leftovers[i].IsNull)
+            {
+                leftovers[kept++] = leftovers[i];
+            }
+        }
+
+        Mbuf.FreeBulk(leftovers[..kept]);
+        leftovers.Clear();
     }
 
     /// <inheritdoc/>
@@ -355,7 +391,14 @@ public sealed class SplitVhostQueue : IVhostQueue
 
             // Length ≤ header + Mbuf.MaxPacketLength (the walker's maximum): fits an int.
             ReadOnlySpan<byte> source = SplitRingView.GuestBytes(buffer.HostAddr, (int)buffer.Length);
-            if (headerDone < _headerSize)
+            if (headerDone == 0 && _headerSize == VirtioNetHeader.Size && source.Length >= VirtioNetHeader.Size)
+            {
+                // The usual layout: the whole header at the start of the first buffer. One read, no copy call.
+                header = MemoryMarshal.Read<VirtioNetHeader>(source);
+                headerDone = VirtioNetHeader.Size;
+                source = source[VirtioNetHeader.Size..];
+            }
+            else if (headerDone < _headerSize)
             {
                 int n = Math.Min(source.Length, _headerSize - headerDone);
                 source[..n].CopyTo(headerBytes[headerDone..]);

@@ -10,6 +10,9 @@ namespace Hyperlane.Vhost.Tests;
 public class SplitTxTests
 {
     public const ulong V1 = 1UL << VirtioFeatures.Version1;
+
+    /// <summary>VERSION_1 + CSUM: a guest may only ask for offloads when VIRTIO_NET_F_CSUM is negotiated.</summary>
+    public const ulong V1Csum = V1 | (1UL << VirtioFeatures.NetCsum);
     public const ulong Mrg = 1UL << VirtioFeatures.NetMrgRxbuf;
     public const ulong Indirect = 1UL << VirtioFeatures.RingIndirectDesc;
 
@@ -333,9 +336,20 @@ public class SplitTxTests
     }
 
     [Fact]
-    public void Needs_csum_for_tcp_over_ipv4_asks_for_the_tcp_checksum()
+    public void Needs_csum_is_ignored_when_csum_was_not_negotiated()
     {
         using var driver = new SplitRingDriver(256, V1);
+        SplitVhostQueue queue = driver.CreateQueue();
+        Mbuf m = DequeueOne(driver, queue, Ipv4Tcp(100), new VirtioNetHeader { Flags = VirtioNetHeader.FlagNeedsCsum, CsumStart = 34, CsumOffset = 16 });
+        Assert.Equal(MbufOffloadFlags.None, m.OffloadFlags);
+        m.Free();
+        AssertNoLeak(driver);
+    }
+
+    [Fact]
+    public void Needs_csum_for_tcp_over_ipv4_asks_for_the_tcp_checksum()
+    {
+        using var driver = new SplitRingDriver(256, V1Csum);
         SplitVhostQueue queue = driver.CreateQueue();
         Mbuf m = DequeueOne(driver, queue, Ipv4Tcp(100), new VirtioNetHeader { Flags = VirtioNetHeader.FlagNeedsCsum, CsumStart = 34, CsumOffset = 16 });
         Assert.Equal(MbufOffloadFlags.TxIpv4 | MbufOffloadFlags.TxTcpChecksum, m.OffloadFlags);
@@ -347,7 +361,7 @@ public class SplitTxTests
     [Fact]
     public void Gso_tcpv4_asks_for_tso_with_the_segment_size()
     {
-        using var driver = new SplitRingDriver(256, V1);
+        using var driver = new SplitRingDriver(256, V1Csum);
         SplitVhostQueue queue = driver.CreateQueue();
         Mbuf m = DequeueOne(driver, queue, Ipv4Tcp(5000), new VirtioNetHeader
         {
@@ -363,7 +377,7 @@ public class SplitTxTests
     [Fact]
     public void Needs_csum_for_udp_over_ipv6_behind_a_vlan_tag()
     {
-        using var driver = new SplitRingDriver(256, V1);
+        using var driver = new SplitRingDriver(256, V1Csum);
         SplitVhostQueue queue = driver.CreateQueue();
         Mbuf m = DequeueOne(driver, queue, Ipv6Udp(64), new VirtioNetHeader
         {
@@ -384,7 +398,7 @@ public class SplitTxTests
     [InlineData(0xFFFF, 0xFFFF, 0, 0)]
     public void Needs_csum_with_bad_offsets_is_ignored(int csumStart, int csumOffset, byte gsoType, ushort gsoSize)
     {
-        using var driver = new SplitRingDriver(256, V1);
+        using var driver = new SplitRingDriver(256, V1Csum);
         SplitVhostQueue queue = driver.CreateQueue();
         Mbuf m = DequeueOne(driver, queue, Ipv4Tcp(100), new VirtioNetHeader
         {
@@ -402,7 +416,7 @@ public class SplitTxTests
     [InlineData(0x33, 1448)]                    // unknown type
     public void Invalid_gso_keeps_the_checksum_offload_only(byte gsoType, ushort gsoSize)
     {
-        using var driver = new SplitRingDriver(256, V1);
+        using var driver = new SplitRingDriver(256, V1Csum);
         SplitVhostQueue queue = driver.CreateQueue();
         Mbuf m = DequeueOne(driver, queue, Ipv4Tcp(3000), new VirtioNetHeader
         {
@@ -416,7 +430,7 @@ public class SplitTxTests
     [Fact]
     public void Gso_without_needs_csum_is_ignored()
     {
-        using var driver = new SplitRingDriver(256, V1);
+        using var driver = new SplitRingDriver(256, V1Csum);
         SplitVhostQueue queue = driver.CreateQueue();
         Mbuf m = DequeueOne(driver, queue, Ipv4Tcp(3000), new VirtioNetHeader { GsoType = VirtioNetHeader.GsoTcpV4, GsoSize = 1448, CsumStart = 34, CsumOffset = 16 });
         Assert.Equal(MbufOffloadFlags.None, m.OffloadFlags);

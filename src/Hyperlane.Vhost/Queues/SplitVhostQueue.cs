@@ -62,6 +62,7 @@ public sealed class SplitVhostQueue : IVhostQueue
     private readonly bool _mergeable;
     private readonly bool _eventIdx;
     private readonly bool _indirect;
+    private readonly bool _txChecksum;
 
     /// <summary>Heads taken for the packet being enqueued (merged buffers), to return them with length 0 on a fault.</summary>
     private readonly ushort[] _attemptHeads;
@@ -89,6 +90,7 @@ public sealed class SplitVhostQueue : IVhostQueue
         _mergeable = VirtioFeatures.IsSet(setup.Features, VirtioFeatures.NetMrgRxbuf);
         _eventIdx = VirtioFeatures.IsSet(setup.Features, VirtioFeatures.RingEventIdx);
         _indirect = VirtioFeatures.IsSet(setup.Features, VirtioFeatures.RingIndirectDesc);
+        _txChecksum = VirtioFeatures.IsSet(setup.Features, VirtioFeatures.NetCsum); // offload requests only count when negotiated (as packed)
         _attemptHeads = _mergeable ? new ushort[_size] : [];
         Index = setup.Index;
         _lastAvail = (ushort)setup.Base;
@@ -442,7 +444,10 @@ public sealed class SplitVhostQueue : IVhostQueue
             return SplitTxOutcome.Fault;
         }
 
-        VirtioNetHeaderOps.ApplyTxOffloads(in header, packet);
+        if (_txChecksum)
+        {
+            VirtioNetHeaderOps.ApplyTxOffloads(in header, packet);
+        }
         return SplitTxOutcome.Packet;
     }
 

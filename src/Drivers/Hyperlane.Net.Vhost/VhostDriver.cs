@@ -16,7 +16,7 @@ namespace Hyperlane.Net.Vhost;
 /// <c>client</c> (connect to the frontend's socket instead of listening, and reconnect when it goes away),
 /// <c>tso</c> (offer the TSO/checksum features to the guest), <c>linear-buffer</c> (never hand a multi-segment
 /// mbuf to the application: a packet that does not fit one mbuf is dropped and counted). DPDK's
-/// <c>iommu-support</c>, <c>postcopy-support</c>, <c>extbuf</c> and <c>legacy-ol-flags</c> are refused with the
+/// <c>iommu-support</c>, <c>postcopy-support</c>, <c>ext-buffer</c> and <c>legacy-ol-flags</c> are refused with the
 /// reason.
 /// </remarks>
 public sealed partial class VhostDriver : IVdevDriver
@@ -37,7 +37,7 @@ public sealed partial class VhostDriver : IVdevDriver
         .Bool("linear-buffer")
         .Unsupported("iommu-support", "there is no vIOMMU support (VIRTIO_F_IOMMU_PLATFORM and the IOTLB messages are not implemented)")
         .Unsupported("postcopy-support", "postcopy live migration (userfaultfd) is not implemented; precopy with dirty-page logging is")
-        .Unsupported("extbuf", "mbufs always hold their own data; packets larger than one mbuf are chained (or dropped with linear-buffer=1)")
+        .Unsupported("ext-buffer", "mbufs always hold their own data; packets larger than one mbuf are chained (or dropped with linear-buffer=1)")
         .Unsupported("legacy-ol-flags", "Hyperlane reports guest offload requests only in the compliant form (Tx flags on dequeued mbufs)")
         .Unsupported("dequeue-zero-copy", "removed from DPDK in 20.11; packets are always copied");
 

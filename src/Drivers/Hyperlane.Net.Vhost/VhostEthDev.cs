@@ -30,6 +30,7 @@ public sealed partial class VhostEthDev : EthDev
     private readonly List<VhostTxQueue> txQueues = [];
     private long rarpRequests;
     private long linkChanges;
+    private Dictionary<string, long> xstatBaseline = [];
 
     internal VhostEthDev(string name, VhostUserBackendOptions options, bool linearBuffer, ILogger logger)
         : base(name, VhostDriver.DriverName, MacFromName(name))
@@ -70,6 +71,13 @@ public sealed partial class VhostEthDev : EthDev
         SupportsLinkStatusEvents = true,
     };
 
+    protected override void OnConfigure(int rxQueues, int txQueues, EthConf conf)
+    {
+        // The base releases the old queues after this returns: forget them here, so xstats list only the new ones.
+        this.rxQueues.Clear();
+        this.txQueues.Clear();
+    }
+
     protected override EthRxQueue OnSetupRxQueue(int queueId, int descriptors, Mempool pool, RxQueueConf conf)
     {
         var q = new VhostRxQueue(queueId, descriptors, pool, backend.Slots[(2 * queueId) + 1], this);
@@ -97,21 +105,20 @@ public sealed partial class VhostEthDev : EthDev
         backend.Dispose();
     }
 
-    protected override void OnResetStats()
-    {
-        foreach (var q in rxQueues)
-        {
-            q.Classes.ResetBaseline();
-        }
-
-        foreach (var q in txQueues)
-        {
-            q.Classes.ResetBaseline();
-        }
-    }
+    protected override void OnResetStats() => xstatBaseline = RawXStats().ToDictionary(x => x.Name, x => x.Value);
 
     protected override void OnAddXStats(List<XStat> xstats)
     {
+        foreach (XStat x in RawXStats())
+        {
+            xstats.Add(x with { Value = x.Value - xstatBaseline.GetValueOrDefault(x.Name) });
+        }
+    }
+
+    /// <summary>The driver's own counters as they grew since probe (<see cref="OnAddXStats"/> subtracts the last reset).</summary>
+    private List<XStat> RawXStats()
+    {
+        var xstats = new List<XStat>();
         foreach (var q in rxQueues.OrderBy(q => q.QueueId))
         {
             q.Classes.AddTo(xstats, I($"rx_q{q.QueueId}_"), ClassNames);
@@ -135,9 +142,11 @@ public sealed partial class VhostEthDev : EthDev
         xstats.Add(new("vhost_connections_dropped_for_errors", c.ConnectionsDroppedForErrors));
         xstats.Add(new("vhost_disconnects", c.Disconnects));
         xstats.Add(new("vhost_connect_attempts_failed", c.ConnectAttemptsFailed));
+        xstats.Add(new("vhost_retire_timeouts", c.RetireTimeouts));
         xstats.Add(new("vhost_broken_rings", c.BrokenRings));
         xstats.Add(new("vhost_rarp_requests", Interlocked.Read(ref rarpRequests)));
         xstats.Add(new("vhost_link_changes", Interlocked.Read(ref linkChanges)));
+        return xstats;
     }
 
     /// <summary>The library's counters of a vring: what the current queue counted plus what retired ones did.</summary>
@@ -147,7 +156,7 @@ public sealed partial class VhostEthDev : EthDev
         xstats.Add(new(prefix + "ring_faults", slot.RetiredFaults + (s is null ? 0 : Volatile.Read(ref s.Faults))));
         xstats.Add(new(prefix + "ring_dropped", slot.RetiredDropped + (s is null ? 0 : Volatile.Read(ref s.Dropped))));
         xstats.Add(new(prefix + "ring_broken", slot.RetiredBroken + (s is null ? 0 : Volatile.Read(ref s.Broken))));
-        xstats.Add(new(prefix + "guest_notifications", s is null ? 0 : Volatile.Read(ref s.GuestNotifications)));
+        xstats.Add(new(prefix + "guest_notifications", slot.RetiredNotifications + (s is null ? 0 : Volatile.Read(ref s.GuestNotifications))));
     }
 
     private static string I(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

@@ -30,10 +30,10 @@ internal sealed class VhostRxQueue(int queueId, int descriptors, Mempool pool, V
             try
             {
                 VhostQueueStats s = q.Stats;
-                long shortages = s.MbufShortages, faults = s.Faults;
+                long shortages = s.MbufShortages, bad = s.Faults + s.Dropped;
                 n += q.Dequeue(Pool, packets[n..]);
                 Counters.NoMbuf += s.MbufShortages - shortages;
-                Counters.Errors += s.Faults - faults;
+                Counters.Errors += s.Faults + s.Dropped - bad; // malformed chains, and packets too long to take
             }
             finally
             {

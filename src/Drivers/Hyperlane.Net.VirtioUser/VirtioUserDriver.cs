@@ -17,8 +17,8 @@ namespace Hyperlane.Net.VirtioUser;
 /// <c>queue_size</c> (descriptors per ring, default 256), <c>mrg_rxbuf</c> (default 1), <c>in_order</c> (default 1),
 /// <c>packed_vq</c> (default 0), <c>server</c> (listen on <c>path</c> and take the backend back whenever it
 /// reconnects), <c>mac</c>, <c>speed</c> (Mb/s reported in the link, default 10000). Ours: <c>connect-timeout</c>
-/// (seconds to wait for the backend at port start, default 10, 0 = forever). DPDK's <c>cq</c>, <c>iface</c>,
-/// <c>interface_name</c> and <c>vectorized</c> are refused with the reason.
+/// (seconds to wait for the backend at port start, default 10, 0 = forever). DPDK's <c>cq</c>, <c>iface</c> and
+/// <c>vectorized</c> are refused with the reason.
 /// </remarks>
 public sealed partial class VirtioUserDriver : IVdevDriver
 {
@@ -41,9 +41,8 @@ public sealed partial class VirtioUserDriver : IVdevDriver
         .Mac("mac")
         .Int("speed", min: 1, max: 400_000, @default: 10_000)
         .Int("connect-timeout", min: 0, max: 3600, @default: 10)
-        .Unsupported("cq", "the control queue stays inside the frontend: queue-pair changes reach the backend as SET_VRING_ENABLE, as DPDK does without cq=1")
+        .Unsupported("cq", "there is no control virtqueue: the port enables its queue pairs with SET_VRING_ENABLE, which is what DPDK's emulated control queue turns VIRTIO_NET_CTRL_MQ into")
         .Unsupported("iface", "vhost-kernel backends (a tap with /dev/vhost-net) are not supported; give path= a vhost-user socket")
-        .Unsupported("interface_name", "vhost-kernel backends (a tap with /dev/vhost-net) are not supported; give path= a vhost-user socket")
         .Unsupported("vectorized", "there are no vector Rx/Tx paths; the scalar path is always used");
 
     public IReadOnlyList<EthDev> Probe(VdevProbeContext context)

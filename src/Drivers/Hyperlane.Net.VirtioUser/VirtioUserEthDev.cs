@@ -46,6 +46,10 @@ public sealed partial class VirtioUserEthDev : EthDev
     private Thread? reconnectThread;
     private long linkChanges;
     private long reconnects;
+    private Dictionary<string, long> xstatBaseline = [];
+
+    /// <summary>Ring counters of the frontends of earlier starts, so the xstats keep growing across stop/start.</summary>
+    private readonly Dictionary<string, long> carried = [];
 
     internal VirtioUserEthDev(string name, VhostUserFrontendOptions options, MacAddress mac, uint speed, ILogger logger)
         : base(name, VirtioUserDriver.DriverName, mac)
@@ -82,6 +86,13 @@ public sealed partial class VirtioUserEthDev : EthDev
         RequiresShareableMempool = true,
     };
 
+    protected override void OnConfigure(int rxQueues, int txQueues, EthConf conf)
+    {
+        // The base releases the old queues after this returns: forget them here, so xstats list only the new ones.
+        this.rxQueues.Clear();
+        this.txQueues.Clear();
+    }
+
     protected override EthRxQueue OnSetupRxQueue(int queueId, int descriptors, Mempool pool, RxQueueConf conf)
     {
         if (!pool.Region.IsShareable)
@@ -111,11 +122,18 @@ public sealed partial class VirtioUserEthDev : EthDev
             throw new ArgumentException("virtio_user needs at least one Rx queue: its receive rings are filled from that queue's mempool");
         }
 
-        int pairs = Math.Max(RxQueueCount, TxQueueCount);
+        if (RxQueueCount != TxQueueCount)
+        {
+            // A virtio-net queue pair has both rings: a receive ring nobody polls would hold mbufs and strand what
+            // the backend sends there.
+            throw new ArgumentException($"virtio_user needs as many Rx as Tx queues (queue pairs), not {RxQueueCount} Rx and {TxQueueCount} Tx");
+        }
+
+        int pairs = RxQueueCount;
         var rxPools = new Mempool[pairs];
         for (int i = 0; i < pairs; i++)
         {
-            rxPools[i] = (i < rx.Count ? rx[i] : rx[0]).Pool;
+            rxPools[i] = rx[i].Pool;
         }
 
         var regions = rxPools.Select(p => p.Region).Distinct().ToList();
@@ -179,39 +197,66 @@ public sealed partial class VirtioUserEthDev : EthDev
 
     protected override LinkStatus OnGetLink() => Volatile.Read(ref frontend) is { IsConnected: true } ? LinkStatus.Up(speed) : LinkStatus.Down;
 
-    protected override void OnResetStats()
-    {
-        foreach (var q in rxQueues)
-        {
-            q.Classes.ResetBaseline();
-        }
-
-        foreach (var q in txQueues)
-        {
-            q.Classes.ResetBaseline();
-        }
-    }
+    protected override void OnResetStats() => xstatBaseline = RawXStats().ToDictionary(x => x.Name, x => x.Value);
 
     protected override void OnAddXStats(List<XStat> xstats)
     {
+        foreach (XStat x in RawXStats())
+        {
+            xstats.Add(x with { Value = x.Value - xstatBaseline.GetValueOrDefault(x.Name) });
+        }
+
         foreach (var q in rxQueues.OrderBy(q => q.QueueId))
         {
-            string p = I($"rx_q{q.QueueId}_");
-            q.Classes.AddTo(xstats, p, ClassNames);
-            AddRing(xstats, p, q.Driver);
+            xstats.Add(new(I($"rx_q{q.QueueId}_in_flight"), q.Driver?.InFlight ?? 0)); // a gauge: never reset
         }
 
         foreach (var q in txQueues.OrderBy(q => q.QueueId))
         {
-            string p = I($"tx_q{q.QueueId}_");
-            q.Classes.AddTo(xstats, p, ClassNames);
-            AddRing(xstats, p, q.Driver);
+            xstats.Add(new(I($"tx_q{q.QueueId}_in_flight"), q.Driver?.InFlight ?? 0));
+        }
+    }
+
+    /// <summary>The driver's counters as they grew since probe (<see cref="OnAddXStats"/> subtracts the last reset).</summary>
+    private List<XStat> RawXStats()
+    {
+        var xstats = new List<XStat>();
+        foreach (var q in rxQueues.OrderBy(q => q.QueueId))
+        {
+            q.Classes.AddTo(xstats, I($"rx_q{q.QueueId}_"), ClassNames);
         }
 
-        var fe = Volatile.Read(ref frontend);
-        xstats.Add(new("virtio_user_connections", fe?.ConnectionCount ?? 0));
+        foreach (var q in txQueues.OrderBy(q => q.QueueId))
+        {
+            q.Classes.AddTo(xstats, I($"tx_q{q.QueueId}_"), ClassNames);
+        }
+
+        foreach (XStat x in FrontendXStats(Volatile.Read(ref frontend)))
+        {
+            xstats.Add(x with { Value = x.Value + carried.GetValueOrDefault(x.Name) });
+        }
+
         xstats.Add(new("virtio_user_reconnects", Interlocked.Read(ref reconnects)));
         xstats.Add(new("virtio_user_link_changes", Interlocked.Read(ref linkChanges)));
+        return xstats;
+    }
+
+    /// <summary>The counters of one frontend (one start of the port): its rings' and its connections.</summary>
+    private List<XStat> FrontendXStats(VhostUserFrontend? fe)
+    {
+        var xstats = new List<XStat>();
+        foreach (var q in rxQueues.OrderBy(q => q.QueueId))
+        {
+            AddRing(xstats, I($"rx_q{q.QueueId}_"), fe is null ? null : q.Driver);
+        }
+
+        foreach (var q in txQueues.OrderBy(q => q.QueueId))
+        {
+            AddRing(xstats, I($"tx_q{q.QueueId}_"), fe is null ? null : q.Driver);
+        }
+
+        xstats.Add(new("virtio_user_connections", fe?.ConnectionCount ?? 0));
+        return xstats;
     }
 
     private static void AddRing(List<XStat> xstats, string prefix, IVirtioDriverQueue? d)
@@ -221,7 +266,6 @@ public sealed partial class VirtioUserEthDev : EthDev
         xstats.Add(new(prefix + "ring_dropped", s is null ? 0 : Volatile.Read(ref s.Dropped)));
         xstats.Add(new(prefix + "ring_broken", s is null ? 0 : Volatile.Read(ref s.Broken)));
         xstats.Add(new(prefix + "kicks", s is null ? 0 : Volatile.Read(ref s.Kicks)));
-        xstats.Add(new(prefix + "in_flight", d?.InFlight ?? 0));
     }
 
     private static string I(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
@@ -238,6 +282,15 @@ public sealed partial class VirtioUserEthDev : EthDev
         }
 
         t?.Join();
+        VhostUserFrontend? current = Volatile.Read(ref frontend);
+        if (current is not null)
+        {
+            foreach (XStat x in FrontendXStats(current))
+            {
+                carried[x.Name] = carried.GetValueOrDefault(x.Name) + x.Value;
+            }
+        }
+
         VhostUserFrontend? fe = Interlocked.Exchange(ref frontend, null);
         foreach (var q in rxQueues)
         {
@@ -302,9 +355,9 @@ public sealed partial class VirtioUserEthDev : EthDev
                 fe.Reconnect(ReconnectAttempt);
                 break;
             }
-            catch (TimeoutException)
+            catch (TimeoutException ex)
             {
-                // nobody listens yet: try again
+                LogReconnectWaiting(logger, Name, ex.Message); // usually nobody listens yet; a setup that timed out also lands here
             }
             catch (Exception ex) when (ex is VhostUserFrontendException or LinuxException or InvalidOperationException or ObjectDisposedException or IOException)
             {
@@ -336,6 +389,9 @@ public sealed partial class VirtioUserEthDev : EthDev
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Port}: link up again, reconnected to {Path}")]
     private static partial void LogReconnected(ILogger logger, string port, string path);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Port}: not reconnected yet: {Reason}; retrying")]
+    private static partial void LogReconnectWaiting(ILogger logger, string port, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Port}: reconnection failed: {Reason}; retrying")]
     private static partial void LogReconnectFailed(ILogger logger, string port, string reason);

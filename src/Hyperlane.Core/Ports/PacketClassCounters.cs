@@ -15,7 +15,6 @@ public sealed class PacketClassCounters
     public const int SizeBinCount = 8;
 
     private readonly long[] sizeBins = new long[SizeBinCount];
-    private readonly long[] baseline = new long[3 + SizeBinCount];
     private long multicast;
     private long broadcast;
     private long unicast;
@@ -83,13 +82,10 @@ public sealed class PacketClassCounters
         {
             if (names[i] is { } name)
             {
-                xstats.Add(new XStat(string.Create(CultureInfo.InvariantCulture, $"{prefix}{name}"), now[i] - baseline[i]));
+                xstats.Add(new XStat(string.Create(CultureInfo.InvariantCulture, $"{prefix}{name}"), now[i]));
             }
         }
     }
-
-    /// <summary>Makes the counters read 0 from now on (the port's stats reset); the raw values keep growing.</summary>
-    public void ResetBaseline() => Read(baseline);
 
     private void Read(Span<long> values)
     {

@@ -69,7 +69,8 @@ public sealed unsafe class UnixStreamSocket : IDisposable
 
     /// <summary>
     /// Creates a listening socket bound to <paramref name="path"/>. A socket file left by a process that
-    /// died (nobody accepts on it: connect gives ECONNREFUSED) is replaced, as DPDK does; a socket someone
+    /// died (nobody accepts on it: connect gives ECONNREFUSED) is replaced (DPDK 22.11 refuses and asks for it to
+    /// be removed; a crashed switch restarting on its old path is the common case); a socket someone
     /// listens on, or a path that is not a socket, is left alone and reported.
     /// </summary>
     /// <exception cref="ArgumentException">The path is empty, contains NUL or does not fit sun_path.</exception>

@@ -34,6 +34,7 @@ public sealed class VhostQueueSlot
     private long _retiredDropped;
     private long _retiredFaults;
     private long _retiredBroken;
+    private long _retiredNotifications;
 
     internal VhostQueueSlot(int index)
     {
@@ -66,6 +67,9 @@ public sealed class VhostQueueSlot
 
     /// <summary>Broken-ring events counted by the queues this slot has retired.</summary>
     public long RetiredBroken => Interlocked.Read(ref _retiredBroken);
+
+    /// <summary>Guest notifications (call eventfd writes) counted by the queues this slot has retired.</summary>
+    public long RetiredNotifications => Interlocked.Read(ref _retiredNotifications);
 
     /// <summary>
     /// Data path: marks the slot in use, then reads the current queue. True with the queue, which stays valid
@@ -162,6 +166,7 @@ public sealed class VhostQueueSlot
         Interlocked.Add(ref _retiredDropped, Volatile.Read(ref s.Dropped));
         Interlocked.Add(ref _retiredFaults, Volatile.Read(ref s.Faults));
         Interlocked.Add(ref _retiredBroken, Volatile.Read(ref s.Broken));
+        Interlocked.Add(ref _retiredNotifications, Volatile.Read(ref s.GuestNotifications));
     }
 
     /// <inheritdoc/>

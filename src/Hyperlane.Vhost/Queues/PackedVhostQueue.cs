@@ -569,6 +569,14 @@ public sealed class PackedVhostQueue : IVhostQueue
                 return VhostQueueFault.NestedIndirect;
             }
 
+            if (!deviceWritable && (entry.Flags & FlagWrite) != 0)
+            {
+                // DPDK's virtio_user sets WRITE on every packed indirect entry, Tx ones included: reading such a
+                // buffer is safe (nothing is written into it), so it is tolerated on dequeue, and counted.
+                entry.Flags = (ushort)(entry.Flags & ~FlagWrite);
+                Stats.IndirectWriteFlagsIgnored++;
+            }
+
             VhostQueueFault fault = AddElement(in entry, deviceWritable, maxLength, ref chain);
             if (fault != VhostQueueFault.None)
             {

@@ -27,6 +27,13 @@ public sealed class VhostQueueStats
     /// <summary>Times the queue was found broken beyond repair (e.g. an avail index jump) and stopped.</summary>
     public long Broken;
 
+    /// <summary>
+    /// Transmit (dequeue): indirect-table entries that carried VRING_DESC_F_WRITE and were read anyway. DPDK 22.11's
+    /// virtio_user marks every entry of a packed indirect table device-writable; the device only reads a transmit
+    /// buffer, so the flag is harmless there (DPDK's own vhost ignores it too). Counted, not a fault.
+    /// </summary>
+    public long IndirectWriteFlagsIgnored;
+
     /// <summary>The last fault seen.</summary>
     public VhostQueueFault LastFault;
 

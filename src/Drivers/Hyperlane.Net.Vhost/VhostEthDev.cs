@@ -21,7 +21,7 @@ public sealed partial class VhostEthDev : EthDev
     [
         "multicast_packets", "broadcast_packets", "unicast_packets", "undersize_packets", "size_64_packets",
         "size_65_to_127_packets", "size_128_to_255_packets", "size_256_to_511_packets", "size_512_to_1023_packets",
-        "size_1024_to_1518_packets", "size_1519_to_max_packets",
+        "size_1024_to_1522_packets", "size_1523_to_max_packets",
     ];
 
     private readonly VhostUserBackend backend;

@@ -15,7 +15,8 @@ internal sealed class VhostRxQueue(int queueId, int descriptors, Mempool pool, V
     public long LinearDrops;
 #pragma warning restore CA1051
 
-    public PacketClassCounters Classes { get; } = new();
+    /// <summary>DPDK vhost's bins: the large-frame bin ends at 1522 bytes (a VLAN-tagged 1518).</summary>
+    public PacketClassCounters Classes { get; } = new(1522);
 
     public override int Receive(Span<Mbuf> packets)
     {

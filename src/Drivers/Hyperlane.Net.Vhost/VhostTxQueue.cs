@@ -13,7 +13,8 @@ namespace Hyperlane.Net.Vhost;
 /// </summary>
 internal sealed class VhostTxQueue(int queueId, int descriptors, VhostQueueSlot slot) : EthTxQueue(queueId, descriptors)
 {
-    public PacketClassCounters Classes { get; } = new();
+    /// <summary>DPDK vhost's bins: the large-frame bin ends at 1522 bytes (a VLAN-tagged 1518).</summary>
+    public PacketClassCounters Classes { get; } = new(1522);
 
     public override int Transmit(ReadOnlySpan<Mbuf> packets)
     {

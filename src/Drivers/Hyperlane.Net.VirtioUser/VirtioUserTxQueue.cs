@@ -11,6 +11,9 @@ namespace Hyperlane.Net.VirtioUser;
 /// </summary>
 internal sealed class VirtioUserTxQueue(int queueId, int descriptors) : EthTxQueue(queueId, descriptors)
 {
+    /// <summary>Most packets one burst takes (a longer burst is taken in part; the caller keeps the rest).</summary>
+    private const int MaxClassified = 512;
+
     private IVirtioDriverQueue? driver;
 
     public PacketClassCounters Classes { get; } = new();
@@ -28,19 +31,26 @@ internal sealed class VirtioUserTxQueue(int queueId, int descriptors) : EthTxQue
             return 0;
         }
 
+        // Classified before the ring takes them (it prepends the virtio-net header, and may free a packet it drops),
+        // counted once it is known how many it took.
+        Span<byte> codes = stackalloc byte[Math.Min(packets.Length, MaxClassified)];
+        packets = packets[..codes.Length];
+        for (int i = 0; i < codes.Length; i++)
+        {
+            codes[i] = Classes.Classify(packets[i]);
+        }
+
         VirtioDriverQueueStats s = d.Stats;
         long sent = s.Packets, bytes = s.Bytes, dropped = s.Dropped;
         int n = d.Transmit(packets);
-        if (n > 0)
-        {
-            // The ring holds what it took until a later burst reclaims it; only a packet it dropped at once is
-            // already back in its pool (this lcore's cache), unchanged: reading its length and MAC is still sound.
-            Classes.Count(packets[..n]);
-        }
-
         Counters.Packets += s.Packets - sent;
         Counters.Bytes += s.Bytes - bytes;
         Counters.Errors += s.Dropped - dropped;
+        for (int i = 0; i < n; i++)
+        {
+            Classes.Add(codes[i]);
+        }
+
         return n;
     }
 }

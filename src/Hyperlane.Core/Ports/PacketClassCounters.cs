@@ -19,9 +19,28 @@ public sealed class PacketClassCounters
     private long broadcast;
     private long unicast;
 
+    private readonly uint largeFrameLimit;
+
+    /// <summary>
+    /// Counters whose second-largest bin ends at <paramref name="largeFrameLimit"/> bytes: 1518 for DPDK's virtio
+    /// (size_1024_1518 / size_1519_max), 1522 for DPDK's vhost (size_1024_to_1522 / size_1523_to_max).
+    /// </summary>
+    public PacketClassCounters(int largeFrameLimit = 1518)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(largeFrameLimit, 1024);
+        this.largeFrameLimit = (uint)largeFrameLimit;
+    }
+
     /// <summary>Counts one packet by its length and destination MAC.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Count(Mbuf packet)
+    public void Count(Mbuf packet) => Add(Classify(packet));
+
+    /// <summary>
+    /// The class of <paramref name="packet"/> as one byte (size bin × 4 + 0 unicast, 1 multicast, 2 broadcast), for a
+    /// queue that must look at a packet before handing it over and count it only once it is known to be taken.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte Classify(Mbuf packet)
     {
         uint length = packet.PacketLength;
         int bin = length switch
@@ -32,25 +51,34 @@ public sealed class PacketClassCounters
             < 256 => 3,
             < 512 => 4,
             < 1024 => 5,
-            <= 1518 => 6,
-            _ => 7,
+            _ => length <= largeFrameLimit ? 6 : 7,
         };
-        sizeBins[bin]++;
+        int cast = 0;
         ReadOnlySpan<byte> data = packet.Data;
         if (data.Length >= 6 && (data[0] & 1) != 0)
         {
-            if ((data[0] & data[1] & data[2] & data[3] & data[4] & data[5]) == 0xFF)
-            {
-                broadcast++;
-            }
-            else
-            {
-                multicast++;
-            }
+            cast = (data[0] & data[1] & data[2] & data[3] & data[4] & data[5]) == 0xFF ? 2 : 1;
         }
-        else
+
+        return (byte)((bin << 2) | cast);
+    }
+
+    /// <summary>Counts a packet classified with <see cref="Classify"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Add(byte code)
+    {
+        sizeBins[code >> 2]++;
+        switch (code & 3)
         {
-            unicast++;
+            case 0:
+                unicast++;
+                break;
+            case 1:
+                multicast++;
+                break;
+            default:
+                broadcast++;
+                break;
         }
     }
 

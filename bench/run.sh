@@ -4,6 +4,8 @@
 # Usage: bench/run.sh [--runs N] [--duration S] [--cases a,b] [--quick] [--hugepages N]
 #                     [--no-build] [--keep-tmp] [--list]
 #   --runs N        runs per side per case (default 3); the sides alternate: HL, DPDK, HL, DPDK, ...
+#                   (cases with more pairings run all of them in each round: the vhost cases run
+#                   HL<->HL, DPDK<->DPDK, HL virtio_user<->DPDK net_vhost, DPDK virtio_user<->HL net_vhost)
 #   --duration S    seconds per forwarding run (default 8)
 #   --cases a,b     cases to run (default: all; --list shows them)
 #   --quick         smoke test: 1 run, 3 s, short micro jobs; exits non-zero unless every case
@@ -29,6 +31,11 @@
 #   <name>_hyperlane RUN DIR   one Hyperlane run; writes DIR/result.json (benchlib.py format)
 #   <name>_dpdk RUN DIR        one DPDK run; same; when DPDK cannot run here, write an
 #                              "unavailable" result (hlb_result unavailable ...) and return 3
+#   <name>_pairings            optional: more than the two sides, one line per side in run order,
+#                              "SIDE<TAB>TAG<TAB>LABEL" (the first two hyperlane and dpdk); each
+#                              extra SIDE needs <name>_SIDE RUN DIR and gets its own report rows,
+#                              <name>[TAG], with its ratio to the dpdk side (the vhost cases use it
+#                              for their mixed Hyperlane/DPDK pairings)
 # and add <name> to HLB_ALL_CASES below. Helpers (hlb_run, hlb_dpdk_prefix, hlb_dpdk_mem_args,
 # hlb_result, ...) are in bench/lib/common.sh; parsers in bench/lib/benchlib.py.
 set -euo pipefail
@@ -38,7 +45,8 @@ HLB_LIB=$HLB_ROOT/bench/lib
 # shellcheck source=lib/common.sh
 source "$HLB_LIB/common.sh"
 
-HLB_ALL_CASES=(null_io micro tap_tx tap_rx af_packet_tx af_packet_rx failsafe_null_io failsafe_failover)
+HLB_ALL_CASES=(null_io ring_macswap micro tap_tx tap_rx af_packet_tx af_packet_rx failsafe_null_io failsafe_failover
+  vhost_v2h vhost_h2v vhost_rt)
 
 runs=3
 HLB_DURATION=8
@@ -179,10 +187,19 @@ fi
 [[ -n "$HLB_CHART_WHY" || -f "$HLB_CHART_DLL" ]] || HLB_CHART_WHY="$HLB_CHART_DLL not found"
 [[ -z "$HLB_CHART_WHY" ]] || hlb_log "warning: no chart this time: $HLB_CHART_WHY"
 
+# hlb_case_sides CASE: the sides of CASE in run order (hyperlane dpdk, plus its extra pairings).
+hlb_case_sides() {
+  if declare -F "${1}_pairings" >/dev/null; then
+    "${1}_pairings" | cut -f1 | tr '\n' ' '
+  else
+    echo hyperlane dpdk
+  fi
+}
+
 # --- runs: A, B, A, B, ... -------------------------------------------------------------------
 for ((run = 1; run <= runs; run++)); do
   for c in "${cases[@]}"; do
-    for side in hyperlane dpdk; do
+    for side in $(hlb_case_sides "$c"); do
       dir=$rawdir/$c/$side-$run
       mkdir -p "$dir"
       hlb_log "run $run/$runs: $c / $side"
@@ -205,9 +222,23 @@ conditions_json=$(
   for c in "${cases[@]}"; do printf '%s\t%s\n' "$c" "$("${c}_conditions")"; done |
     python3 -c 'import json,sys; print(json.dumps(dict(l.rstrip("\n").split("\t",1) for l in sys.stdin if l.strip())))'
 )
+pairings_json=$(
+  for c in "${cases[@]}"; do
+    declare -F "${c}_pairings" >/dev/null || continue
+    "${c}_pairings" | sed "s/^/$c\t/"
+  done | python3 -c '
+import json, sys
+out = {}
+for l in sys.stdin:
+    f = l.rstrip("\n").split("\t")
+    if len(f) >= 2:
+        out.setdefault(f[0], []).append({"side": f[1], "tag": f[2] if len(f) > 2 else f[1],
+                                         "label": f[3] if len(f) > 3 else f[1]})
+print(json.dumps(out))'
+)
 git_rev=$(git -C "$HLB_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [[ -n "$(git -C "$HLB_ROOT" status --porcelain -- src 2>/dev/null)" ]] && git_rev+="+dirty"
-HLB_META_CASES="${cases[*]}" HLB_META_CONDITIONS="$conditions_json" \
+HLB_META_CASES="${cases[*]}" HLB_META_CONDITIONS="$conditions_json" HLB_META_PAIRINGS="$pairings_json" \
 HLB_META_RUNS=$runs HLB_META_STAMP=$stamp HLB_META_MEMMODE="$memmode" \
 HLB_META_HP_BEFORE=$hp_before HLB_META_HP_RUN=$hp_now HLB_META_GIT=$git_rev \
 HLB_META_LOAD_BEFORE="$load_before" HLB_META_LOAD_AFTER="$load_after" \
@@ -222,6 +253,7 @@ meta = {
     "startedUtc": e["HLB_META_STAMP"],
     "cases": e["HLB_META_CASES"].split(),
     "conditions": json.loads(e["HLB_META_CONDITIONS"]),
+    "pairings": json.loads(e["HLB_META_PAIRINGS"]),
     "runs": int(e["HLB_META_RUNS"]),
     "duration": int(e["HLB_DURATION"]),
     "quick": e["HLB_QUICK"] == "1",
@@ -234,7 +266,8 @@ meta = {
     "host": "%s, %d CPUs, %s, TSC %s MHz, kernel %s" % (
         platform.node(), os.cpu_count(), e["HLB_META_CPU"], e["HLB_META_MHZ"], platform.release()),
     "load": {"before": e["HLB_META_LOAD_BEFORE"], "after": e["HLB_META_LOAD_AFTER"]},
-    "order": "per run: every case, Hyperlane then DPDK (A, B, A, B, ...)",
+    "order": "per run: every case, Hyperlane then DPDK (A, B, A, B, ...); cases with pairings run "
+             "all of their pairings in that order in each run",
 }
 with open(sys.argv[1], "w") as f:
     json.dump(meta, f, indent=2)

@@ -24,6 +24,9 @@ Subcommands (all print JSON on stdout unless said otherwise):
                                        result for tap_tx / af_packet_tx (kernel rx counter of DEV)
   kio-rx CASE SIDE RUN STDOUT GENSTDOUT COUNTERS tap|af_packet RXDEV GENDEV [SUMMARY]
                                        result for tap_rx / af_packet_rx (the port's Rx-pps)
+  cut SRC BYTES DST                    the first BYTES of SRC, up to its last complete line, into DST
+  vhost CASE SIDE RUN VHOSTOUT VIRTIOOUT VHOSTSUM VIRTIOSUM VHOSTIMPL VIRTIOIMPL [VHOSTMEM VIRTIOMEM]
+                                       result for vhost_v2h / vhost_h2v / vhost_rt (bench/lib/vhost.sh)
   micro-hyperlane RUN BDNJSON          result for case micro, Hyperlane side
   micro-dpdk RUN RINGPERF MPBENCH MEM  result for case micro, DPDK side
   edit FILE note MSG | set KEY VALUE   add a note to / set a field of a result file in place
@@ -507,6 +510,86 @@ def cmd_failover(case, side, run, probe_path, stdout_path, summary_path=None):
 
 
 # ----------------------------------------------------------------------------------------------
+# vhost-user loopback (bench/lib/vhost.sh: vhost_v2h, vhost_h2v, vhost_rt)
+
+VHOST_CASES = {
+    # receiver: the process whose Rx-pps is the figure; sender: whose Tx-pps is the cross-check
+    "vhost_v2h": {"receiver": "vhost", "sender": "virtio",
+                  "label": "net_vhost Rx Mpps (virtio_user txonly -> net_vhost rxonly)",
+                  "xlabel": "cross-check: virtio_user Tx-pps (txonly, what entered the ring)"},
+    "vhost_h2v": {"receiver": "virtio", "sender": "vhost",
+                  "label": "virtio_user Rx Mpps (net_vhost txonly -> virtio_user rxonly)",
+                  "xlabel": "cross-check: net_vhost Tx-pps (txonly, what was enqueued)"},
+    "vhost_rt": {"receiver": "virtio", "sender": "virtio",
+                 "label": "packets returned to virtio_user, Rx Mpps (virtio_user flowgen -> net_vhost macswap -> virtio_user)",
+                 "xlabel": "cross-check: virtio_user Tx-pps (flowgen, offered)"},
+}
+
+VHOST_IMPL = {"hyperlane": "Hyperlane", "dpdk": "DPDK"}
+
+
+def cmd_vhost(case, side, run, vhost_out, virtio_out, vhost_summary, virtio_summary, vhost_impl,
+              virtio_impl, vhost_mem="", virtio_mem=""):
+    """Result of one vhost loopback run. VHOST_OUT / VIRTIO_OUT: the stdout of the two testpmds (the
+    non-receiver's cut when the receiver was stopped); summaries '-' when absent (DPDK)."""
+    cfg = VHOST_CASES[case]
+    res = {"case": case, "side": side, "run": int(run), "ok": False, "metrics": {}, "notes": [],
+           "pairing": {"virtio_user": virtio_impl, "net_vhost": vhost_impl}}
+    st = {}
+    for role, path in (("vhost", vhost_out), ("virtio", virtio_out)):
+        try:
+            st[role] = testpmd_samples(read(path))
+        except OSError:
+            st[role] = {"ports": 0, "samples": [], "txSamples": []}
+    summaries = {}
+    for role, path in (("vhost", vhost_summary), ("virtio", virtio_summary)):
+        if path and path != "-":
+            try:
+                summaries[role] = json.loads(read(path))
+            except (OSError, ValueError) as e:
+                res["notes"].append("%s summary JSON unreadable: %s" % (role, e))
+    mems = {}
+    for role, impl, dmem in (("virtio", virtio_impl, virtio_mem), ("vhost", vhost_impl, vhost_mem)):
+        if impl == "hyperlane":
+            mems[role] = "Hyperlane %s" % ((summaries.get(role) or {}).get("memory") or "?")
+        else:
+            mems[role] = "DPDK %s" % (dmem or "?")
+    res["memory"] = "virtio_user: %s; net_vhost: %s" % (mems["virtio"], mems["vhost"])
+    rx_used, _ = active_samples(st[cfg["receiver"]]["samples"])
+    tx_used, _ = active_samples(st[cfg["sender"]]["txSamples"])
+    detail = {"receiver": cfg["receiver"], "samplesUsed": len(rx_used),
+              "minMpps": min(rx_used) if rx_used else None, "maxMpps": max(rx_used) if rx_used else None}
+    for role in ("vhost", "virtio"):
+        detail[role + "RxSamples"] = [round(x, 4) for x in st[role]["samples"]]
+        detail[role + "TxSamples"] = [round(x, 4) for x in st[role]["txSamples"]]
+        js = summaries.get(role)
+        if js:
+            detail[role + "Json"] = {"durationSeconds": js.get("durationSeconds"), "memory": js.get("memory"),
+                                     "lcores": js.get("lcores"), "burst": js.get("burst"),
+                                     "ports": [{k: p.get(k) for k in (
+                                         "name", "rxPackets", "txPackets", "rxMissed", "rxErrors", "rxNoMbuf",
+                                         "txErrors", "fwdDrops", "rxMpps", "txMpps")} for p in js.get("ports", [])]}
+    if case == "vhost_rt":
+        vrx, _ = active_samples(st["vhost"]["samples"])
+        detail["vhostRxMedianMpps"] = median(vrx)
+    if not rx_used:
+        res["error"] = "no Rx-pps samples with traffic in the %s process's output" % (
+            "net_vhost" if cfg["receiver"] == "vhost" else "virtio_user")
+        res["detail"] = detail
+        return res
+    res["metrics"]["rx_mpps"] = {"value": median(rx_used), "unit": "Mpps", "better": "higher",
+                                 "label": cfg["label"], "detail": detail}
+    if tx_used:
+        res["metrics"]["sender_tx_mpps"] = {
+            "value": median(tx_used), "unit": "Mpps", "better": "higher", "label": cfg["xlabel"],
+            "detail": {"samples": [round(x, 4) for x in st[cfg["sender"]]["txSamples"]]}}
+    else:
+        res["notes"].append("no Tx-pps samples with traffic in the sender's output")
+    res["ok"] = True
+    return res
+
+
+# ----------------------------------------------------------------------------------------------
 # DPDK micro baselines
 
 def parse_ringperf(text):
@@ -723,6 +806,128 @@ def overhead_lines(rows):
     return lines
 
 
+def side_stats(rs, key, unavailable, row):
+    """min / median / max of metric KEY over one side's results RS (fills unit, better, label of ROW)."""
+    vals, nss, outcomes = [], [], []
+    for r in rs:
+        m = r.get("metrics", {}).get(key)
+        if r.get("ok") and m and isinstance(m.get("value"), (int, float)) \
+                and not math.isnan(m["value"]):
+            vals.append(m["value"])
+            if isinstance(m.get("ns"), (int, float)):
+                nss.append(m["ns"])
+        elif r.get("ok") and m and m.get("outcome"):
+            outcomes.append((m["outcome"], m.get("outcomeDetail")))
+        else:
+            continue
+        row["unit"] = row["unit"] or m.get("unit")
+        row["better"] = row["better"] or m.get("better")
+        row["label"] = row["label"] or m.get("label")
+    mems = sorted({str(r.get("memory")) for r in rs if r.get("memory")})
+    return {"values": vals, "min": min(vals) if vals else None,
+            "median": median(vals), "max": max(vals) if vals else None,
+            "nsMedian": median(nss), "runs": len(rs), "memory": mems,
+            "unavailable": unavailable, "outcomes": outcome_counts(outcomes)}
+
+
+def per_run_ratios(a_rs, b_rs, key):
+    """run k of A / run k of B for every run number with a figure on both (the interleaved pairs)."""
+    def vals(rs):
+        return {r.get("run"): r["metrics"][key]["value"] for r in rs
+                if r.get("ok") and isinstance(r.get("metrics", {}).get(key, {}).get("value"), (int, float))}
+    a, b = vals(a_rs), vals(b_rs)
+    return [round(a[k] / b[k], 4) for k in sorted(a, key=lambda x: (x is None, x)) if k in b and b[k]]
+
+
+def table_row(case, key, sides, unavailable, col_side, conditions, col_label):
+    """One row of the table: side COL_SIDE (hyperlane, or an extra pairing) in the "hyperlane"
+    column, DPDK in the "dpdk" column, and the ratio of their medians."""
+    row = {"case": case, "metric": key, "unit": None, "better": None, "label": None,
+           "conditions": conditions}
+    row["hyperlane"] = side_stats(sides[col_side], key, unavailable[col_side], row)
+    row["dpdk"] = side_stats(sides["dpdk"], key, unavailable["dpdk"], row)
+    if col_side != "hyperlane":
+        row["hyperlaneColumnSide"] = col_side
+    h, d = row["hyperlane"]["median"], row["dpdk"]["median"]
+    oc = {s: row[s]["outcomes"] for s in ("hyperlane", "dpdk")}
+    if unavailable["dpdk"]:
+        row["ratio"] = None
+        row["ratioText"] = "DPDK cannot run: " + unavailable["dpdk"]
+    elif unavailable[col_side]:
+        row["ratio"] = None
+        row["ratioText"] = "%s cannot run: %s" % (col_label, unavailable[col_side])
+    elif oc["hyperlane"] or oc["dpdk"]:
+        # an event that never happened has no figure to divide by: say what happened instead
+        row["ratio"] = None
+        parts = []
+        for s, lab in (("hyperlane", col_label), ("dpdk", "DPDK")):
+            for o in oc[s]:
+                parts.append("%s %s in %d/%d run(s)%s" % (
+                    lab, o["outcome"], o["runs"], row[s]["runs"],
+                    " (%s)" % o["detail"] if o.get("detail") else ""))
+        row["ratioText"] = "no ratio: " + "; ".join(parts)
+    elif h is None or d is None or d == 0:
+        row["ratio"] = None
+        s_missing = col_side if h is None else "dpdk"
+        err = next((r.get("error") for r in sides[s_missing] if r.get("error")), None)
+        if err:
+            row["ratioText"] = "n/a: " + (err if len(err) <= 200 else err[:197] + "...")
+        else:
+            row["ratioText"] = "n/a (%s side has no figure)" % (col_label if h is None else "DPDK")
+    else:
+        row["ratio"] = h / d
+        row["ratioText"] = "%.2f" % (h / d)
+    row["perRunRatios"] = per_run_ratios(sides[col_side], sides["dpdk"], key)
+    return row
+
+
+def pairing_lines(table, meta):
+    """For cases with extra pairings: every pairing's figure and its ratio to DPDK<->DPDK, as
+    Markdown lines and as data for the results JSON."""
+    lines, data = [], []
+    pm = meta.get("pairings", {})
+    for case in meta.get("cases", []):
+        if not any(p.get("side") not in ("hyperlane", "dpdk") for p in pm.get(case, [])):
+            continue
+        base = [r for r in table if r["case"] == case and not (r["label"] or "").lower().startswith("cross-check")]
+        if not base:
+            continue
+        b = base[0]
+        if not lines:
+            lines.append("")
+            lines.append("Pairings (each / DPDK<->DPDK, medians; the per-run ratios pair run k of the pairing "
+                         "with run k of DPDK<->DPDK, which ran in the same round):")
+            lines.append("")
+            lines.append("| case | pairing (virtio_user <-> net_vhost) | %s min / **median** / max "
+                         "| ratio to DPDK<->DPDK | per-run ratios |" % (b["unit"] or ""))
+            lines.append("|---|---|---|---|---|")
+        entry = {"case": case, "metric": b["metric"], "unit": b["unit"], "label": b["label"], "pairings": []}
+        for p in pm.get(case, []):
+            if p.get("side") == "dpdk":
+                x, ratio, per = b["dpdk"], (1.0 if b["dpdk"]["median"] else None), []
+                rtext = "1.00" if ratio else "–"
+            elif p.get("side") == "hyperlane":
+                x, ratio, per, rtext = b["hyperlane"], b["ratio"], b["perRunRatios"], b["ratioText"]
+            else:
+                r = next((r for r in table if r.get("baseCase") == case and r["metric"] == b["metric"]
+                          and r.get("pairing", {}).get("side") == p.get("side")), None)
+                if r is None:
+                    continue
+                x, ratio, per, rtext = r["hyperlane"], r["ratio"], r["perRunRatios"], r["ratioText"]
+            entry["pairings"].append({"side": p.get("side"), "tag": p.get("tag"), "label": p.get("label"),
+                                      "values": x["values"], "min": x["min"], "median": x["median"],
+                                      "max": x["max"], "memory": x["memory"], "unavailable": x["unavailable"],
+                                      "ratioToDpdk": ratio, "ratioText": rtext, "perRunRatios": per})
+            figs = "%s / **%s** / %s" % (fmt(x["min"], b["unit"]), fmt(x["median"], b["unit"]),
+                                         fmt(x["max"], b["unit"])) if x["values"] else (
+                "cannot run" if x.get("unavailable") else "failed")
+            lines.append("| %s | %s (`%s`) | %s | %s | %s |" % (
+                case, p.get("label", p["side"]), p.get("tag", p["side"]), figs, rtext,
+                ", ".join("%.2f" % v for v in per) or "–"))
+        data.append(entry)
+    return lines, data
+
+
 def cmd_report(runs_dir, meta_path, out_json):
     import glob
     import os
@@ -735,11 +940,15 @@ def cmd_report(runs_dir, meta_path, out_json):
             print("benchlib: skipping %s: %s" % (path, e), file=sys.stderr)
 
     cases = meta.get("cases", [])
+    pairings_meta = meta.get("pairings", {})
     table = []
     problems = []
     for case in cases:
         cres = [r for r in results if r.get("case") == case]
-        sides = {s: [r for r in cres if r.get("side") == s] for s in ("hyperlane", "dpdk")}
+        # extra pairings (bench/run.sh <case>_pairings): sides other than hyperlane and dpdk
+        extra = [p for p in pairings_meta.get(case, []) if p.get("side") not in ("hyperlane", "dpdk")]
+        side_names = ["hyperlane", "dpdk"] + [p["side"] for p in extra]
+        sides = {s: [r for r in cres if r.get("side") == s] for s in side_names}
         unavailable = {s: next((r.get("unavailable") for r in rs if r.get("unavailable")), None)
                        for s, rs in sides.items()}
         for s, rs in sides.items():
@@ -755,60 +964,35 @@ def cmd_report(runs_dir, meta_path, out_json):
                     keys.append(k)
         if not keys:
             keys = ["(no result)"]
+        case_rows = []
         for key in keys:
-            row = {"case": case, "metric": key, "unit": None, "better": None, "label": None,
-                   "conditions": meta.get("conditions", {}).get(case, "")}
-            for s, rs in sides.items():
-                vals, nss, outcomes = [], [], []
-                for r in rs:
-                    m = r.get("metrics", {}).get(key)
-                    if r.get("ok") and m and isinstance(m.get("value"), (int, float)) \
-                            and not math.isnan(m["value"]):
-                        vals.append(m["value"])
-                        if isinstance(m.get("ns"), (int, float)):
-                            nss.append(m["ns"])
-                    elif r.get("ok") and m and m.get("outcome"):
-                        outcomes.append((m["outcome"], m.get("outcomeDetail")))
-                    else:
-                        continue
-                    row["unit"] = row["unit"] or m.get("unit")
-                    row["better"] = row["better"] or m.get("better")
-                    row["label"] = row["label"] or m.get("label")
-                mems = sorted({str(r.get("memory")) for r in rs if r.get("memory")})
-                row[s] = {"values": vals, "min": min(vals) if vals else None,
-                          "median": median(vals), "max": max(vals) if vals else None,
-                          "nsMedian": median(nss), "runs": len(rs), "memory": mems,
-                          "unavailable": unavailable[s], "outcomes": outcome_counts(outcomes)}
-            h, d = row["hyperlane"]["median"], row["dpdk"]["median"]
-            oc = {s: row[s]["outcomes"] for s in ("hyperlane", "dpdk")}
-            if unavailable["dpdk"]:
-                row["ratio"] = None
-                row["ratioText"] = "DPDK cannot run: " + unavailable["dpdk"]
-            elif oc["hyperlane"] or oc["dpdk"]:
-                # an event that never happened has no figure to divide by: say what happened instead
-                row["ratio"] = None
-                parts = []
-                for s, lab in (("hyperlane", "Hyperlane"), ("dpdk", "DPDK")):
-                    for o in oc[s]:
-                        parts.append("%s %s in %d/%d run(s)%s" % (
-                            lab, o["outcome"], o["runs"], row[s]["runs"],
-                            " (%s)" % o["detail"] if o.get("detail") else ""))
-                row["ratioText"] = "no ratio: " + "; ".join(parts)
-            elif h is None or d is None or d == 0:
-                row["ratio"] = None
-                s_missing = "hyperlane" if h is None else "dpdk"
-                err = next((r.get("error") for r in sides[s_missing] if r.get("error")), None)
-                if err:
-                    row["ratioText"] = "n/a: " + (err if len(err) <= 200 else err[:197] + "...")
-                else:
-                    row["ratioText"] = "n/a (%s side has no figure)" % ("Hyperlane" if h is None else "DPDK")
-            else:
-                row["ratio"] = h / d
-                row["ratioText"] = "%.2f" % (h / d)
-            table.append(row)
+            row = table_row(case, key, sides, unavailable, "hyperlane",
+                            meta.get("conditions", {}).get(case, ""), "Hyperlane")
+            case_rows.append(row)
+        table.extend(case_rows)
+        # one more row per extra pairing and figure (not the cross-checks): that pairing in the
+        # Hyperlane column, DPDK<->DPDK in the DPDK column, ratio pairing / DPDK<->DPDK
+        for p in extra:
+            for base in case_rows:
+                if (base["label"] or "").lower().startswith("cross-check"):
+                    continue
+                row = table_row(case, base["metric"], sides, unavailable, p["side"],
+                                "as %s; Hyperlane column: %s" % (case, p.get("label", p["side"])),
+                                p.get("tag", p["side"]))
+                row["case"] = "%s[%s]" % (case, p.get("tag", p["side"]))
+                row["baseCase"] = case
+                row["pairing"] = p
+                row["label"] = "%s; %s vs DPDK<->DPDK" % (row["label"] or row["metric"],
+                                                          p.get("label", p["side"]))
+                table.append(row)
 
-    sides_of = {c: {s: [r for r in results if r.get("case") == c and r.get("side") == s]
-                    for s in ("hyperlane", "dpdk")} for c in cases}
+    def side_results(row, col):
+        """The results behind column COL ("hyperlane" or "dpdk") of ROW (an extra pairing's row
+        holds that pairing in the "hyperlane" column)."""
+        c = row.get("baseCase", row["case"])
+        s = row.get("hyperlaneColumnSide", "hyperlane") if col == "hyperlane" else "dpdk"
+        return [r for r in results if r.get("case") == c and r.get("side") == s]
+
     lines = []
     lines.append("## Hyperlane vs DPDK %s — %s" % (meta.get("dpdkVersion", ""), meta.get("startedUtc", "")))
     lines.append("")
@@ -828,13 +1012,14 @@ def cmd_report(runs_dir, meta_path, out_json):
             if not x["values"]:
                 if outs:
                     return outs
-                return "failed" if any(r.get("error") for r in sides_of[row["case"]][s]) else "–"
+                return "failed" if any(r.get("error") for r in side_results(row, s)) else "–"
             figs = "%s / **%s** / %s" % (fmt(x["min"], row["unit"]), fmt(x["median"], row["unit"]),
                                          fmt(x["max"], row["unit"]))
             return figs + ("; " + outs if outs else "")
         better = {"higher": " (higher is better)", "lower": " (lower is better)"}.get(row["better"], "")
-        memtxt = "memory: HL %s, DPDK %s" % (", ".join(row["hyperlane"]["memory"]) or "?",
-                                             ", ".join(row["dpdk"]["memory"]) or "?")
+        memtxt = "memory: %s %s, DPDK %s" % (
+            row["pairing"].get("tag", "?") if row.get("pairing") else "HL",
+            ", ".join(row["hyperlane"]["memory"]) or "?", ", ".join(row["dpdk"]["memory"]) or "?")
         cond = row["conditions"]
         cond = (cond + "; " if cond else "") + memtxt
         lines.append("| %s | %s | %s%s | %s | %s | %s | %s |" % (
@@ -856,10 +1041,17 @@ def cmd_report(runs_dir, meta_path, out_json):
     if overhead:
         lines.append("")
         lines.extend(overhead_lines(overhead))
+    plines, pairings = pairing_lines(table, meta)
+    lines.extend(plines)
     lines.append("")
     lines.append("Ratio = Hyperlane median / DPDK median: for Mpps above 1 means Hyperlane is faster, for "
                  "cycles/obj above 1 means Hyperlane is slower. Differences under ~30% in the "
                  "framework-bound cases are within this machine's noise (dpdk-peer.md §6).")
+    if any(r.get("pairing") for r in table):
+        lines.append("Rows named case[virtio_user side/net_vhost side] are the mixed pairings: their "
+                     "Hyperlane column holds that pairing's figures, the DPDK column DPDK<->DPDK, and "
+                     "the ratio is pairing / DPDK<->DPDK. The plain case row is Hyperlane<->Hyperlane / "
+                     "DPDK<->DPDK.")
     if meta.get("load"):
         lines.append("")
         lines.append("Load: before: %s; after: %s" % (meta["load"].get("before", "?"), meta["load"].get("after", "?")))
@@ -880,13 +1072,14 @@ def cmd_report(runs_dir, meta_path, out_json):
                      % ", ".join(sorted(set(mixed))))
     md = "\n".join(lines) + "\n"
 
-    out = {"meta": meta, "table": table, "overhead": overhead, "results": results, "problems": problems,
-           "markdown": md}
+    out = {"meta": meta, "table": table, "overhead": overhead, "pairings": pairings, "results": results,
+           "problems": problems, "markdown": md}
     with open(out_json, "w", encoding="utf-8") as f:
         json.dump(out, f, indent=2)
     sys.stdout.write(md)
     # Exit 3 when some case has no figure at all on the Hyperlane side (for --quick).
-    missing = [r for r in table if (r["hyperlane"]["median"] is None and not r["hyperlane"]["outcomes"])
+    missing = [r for r in table if (r["hyperlane"]["median"] is None and not r["hyperlane"]["outcomes"]
+                                    and not r["hyperlane"]["unavailable"])
                or (r["dpdk"]["median"] is None and not r["dpdk"]["unavailable"] and not r["dpdk"]["outcomes"])]
     return 3 if missing else 0
 
@@ -915,6 +1108,16 @@ def main(argv):
         out = cmd_kio_tx(*args)
     elif cmd == "kio-rx":
         out = cmd_kio_rx(*args)
+    elif cmd == "vhost":
+        out = cmd_vhost(*args)
+    elif cmd == "cut":
+        # cut SRC BYTES DST: the first BYTES of SRC, up to its last complete line, into DST
+        with open(args[0], "rb") as f:
+            data = f.read(int(args[1]))
+        nl = data.rfind(b"\n")
+        with open(args[2], "wb") as f:
+            f.write(data[:nl + 1] if nl >= 0 else b"")
+        return 0
     elif cmd == "micro-hyperlane":
         out = cmd_micro_hyperlane(*args)
     elif cmd == "micro-dpdk":

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests need, builds everything, runs every test, and ends with one line:
+# Installs what the tests need, builds everything, runs every test and the benchmark smoke test
+# (bench/run.sh --quick), and ends with one line:
 #   tests: N passed, N failed[, N skipped]
 # Exit status is 0 only when the build succeeded and no test failed.
 set -uo pipefail
@@ -64,6 +65,25 @@ fi
 if [ "$test_rc" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then
   echo "test.sh: dotnet test exited with $test_rc" >&2
   failed=1
+fi
+
+# ---- 5. Benchmark smoke test: bench/run.sh --quick runs every case once, briefly, on both sides and fails
+#         unless each one produced a figure (or says why DPDK cannot run); it never judges a figure ----
+if [ "$(id -u)" -ne 0 ]; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "test.sh: bench smoke test needs root (namespaces, taps) and CI=true: counted as failed" >&2
+    failed=$(( ${failed:-0} + 1 ))
+  else
+    echo "test.sh: bench smoke test skipped: needs root (namespaces, taps, hugepage-free DPDK runs)" >&2
+    skipped=$(( ${skipped:-0} + 1 ))
+  fi
+elif HLB_RESULTS_DIR="$results/bench" timeout -k 10 1200 bench/run.sh --quick --no-build >"$results/bench.log" 2>&1; then
+  echo "test.sh: bench smoke test passed (bench/run.sh --quick: every case gave a figure)" >&2
+  passed=$(( ${passed:-0} + 1 ))
+else
+  echo "test.sh: bench smoke test failed (bench/run.sh --quick); the end of its log:" >&2
+  tail -n 30 "$results/bench.log" >&2
+  failed=$(( ${failed:-0} + 1 ))
 fi
 
 line="tests: ${passed:-0} passed, ${failed:-0} failed"

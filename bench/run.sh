@@ -18,7 +18,8 @@
 #                   bin/Release)
 #   --keep-tmp      keep the temporary work dir
 # Environment: HLB_HYPERLANE_CMD overrides the Hyperlane command (default:
-#   dotnet src/Hyperlane.Cli/bin/Release/net10.0/hyperlane.dll).
+#   dotnet src/Hyperlane.Cli/bin/Release/net10.0/hyperlane.dll); HLB_RESULTS_DIR writes the results
+#   somewhere else than bench/results (test.sh's smoke run uses its temporary directory).
 #
 # Output: a Markdown table on stdout; bench/results/<UTC date-time>.json (+ .md, a .png chart drawn
 # by bench/Hyperlane.BenchChart, and raw logs in bench/results/<UTC date-time>/). bench/results/ is
@@ -105,7 +106,7 @@ hlb_init_tmp
 cd "$HLB_ROOT"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-resdir=$HLB_ROOT/bench/results
+resdir=${HLB_RESULTS_DIR:-$HLB_ROOT/bench/results}
 rawdir=$resdir/$stamp
 mkdir -p "$rawdir/runs"
 load_before=$(hlb_load_snapshot)

@@ -39,7 +39,7 @@ public class CliAppTests
     {
         var (rc, _, err) = Run("testpmd --vdev bogus0");
         Assert.NotEqual(0, rc);
-        Assert.Contains("bogus0: no driver for this device name (known drivers: net_af_packet, net_failsafe, net_null, net_ring, net_tap, net_tun, net_vdev_netvsc)", err, StringComparison.Ordinal);
+        Assert.Contains("bogus0: no driver for this device name (known drivers: net_af_packet, net_failsafe, net_null, net_ring, net_tap, net_tun, net_vdev_netvsc, net_vhost, virtio_user)", err, StringComparison.Ordinal);
         Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 

@@ -22,52 +22,6 @@ ring_macswap_needs() { echo "cli"; }
 RMS_VDEVS=(--vdev net_ring0 --vdev net_ring1)
 RMS_FWD=(--forward-mode=macswap --tx-first --auto-start --stats-period 1 --total-num-mbufs=16384)
 
-ring_macswap_hyperlane() {
-  local run=$1 dir=$2
-  if [[ ${#HLB_HYPERLANE[@]} == 0 ]]; then
-    hlb_result failed ring_macswap hyperlane "$run" "$dir" "Hyperlane CLI not available: ${HLB_HYPERLANE_WHY:-not built}"
-    return 1
-  fi
-  local rc=0
-  hlb_sample_thp "$dir/summary.json" $(((HLB_DURATION + 1) / 2 + 1)) "$dir/thp_kb.txt"
-  local sampler=$HLB_BG_PID
-  printf 'port: %s\n' "${HLB_HYPERLANE[*]} testpmd -l 0-1 ${RMS_VDEVS[*]} -- ${RMS_FWD[*]} --duration $HLB_DURATION --summary-json $dir/summary.json" >"$dir/commands.txt"
-  hlb_run $((HLB_DURATION + 60)) "$dir/stdout.txt" "$dir/stderr.txt" \
-    "${HLB_HYPERLANE[@]}" testpmd -l 0-1 "${RMS_VDEVS[@]}" -- \
-    "${RMS_FWD[@]}" --duration "$HLB_DURATION" --summary-json "$dir/summary.json" || rc=$?
-  hlb_stop_bg "$sampler"
-  if [[ $rc != 0 ]]; then
-    hlb_log "ring_macswap/hyperlane run $run: exit $rc (stderr: $(tail -c 300 "$dir/stderr.txt" | tr '\n' ' '))"
-  fi
-  local summary=()
-  [[ -s "$dir/summary.json" ]] && summary=("$dir/summary.json")
-  python3 "$HLB_LIB/benchlib.py" null-io-case ring_macswap hyperlane "$run" "$dir/stdout.txt" "${summary[@]}" >"$dir/result.json"
-  [[ $rc == 0 ]] || hlb_result_note "$dir" "hyperlane exited with status $rc"
-  if [[ -s "$dir/thp_kb.txt" ]]; then
-    hlb_result_set "$dir" thpAnonHugePagesKiB "$(cat "$dir/thp_kb.txt")"
-  fi
-  hlb_result_set "$dir" commands "$(cat "$dir/commands.txt")"
-}
+ring_macswap_hyperlane() { hlb_testpmd_hyperlane ring_macswap "$1" "$2" RMS_VDEVS RMS_FWD; }
 
-ring_macswap_dpdk() {
-  local run=$1 dir=$2
-  if ! command -v dpdk-testpmd >/dev/null; then
-    hlb_result unavailable ring_macswap dpdk "$run" "$dir" "dpdk-testpmd not installed (apt-get install dpdk-dev)"
-    return 3
-  fi
-  hlb_dpdk_mem_args 256
-  hlb_dpdk_prefix ringms
-  local prefix=$HLB_PREFIX rc=0
-  printf 'port: %s\n' "dpdk-testpmd -l 0-1 --main-lcore 0 --no-pci ${HLB_DPDK_MEM_ARGS[*]} --file-prefix $prefix ${RMS_VDEVS[*]} -- ${RMS_FWD[*]} (ended by SIGTERM after $((HLB_DURATION + 2)) s)" >"$dir/commands.txt"
-  # testpmd prints a stats sample about every 2 s; timeout ends it with SIGTERM (clean stop, rc 124).
-  hlb_run $((HLB_DURATION + 2)) "$dir/stdout.txt" "$dir/stderr.txt" \
-    dpdk-testpmd -l 0-1 --main-lcore 0 --no-pci "${HLB_DPDK_MEM_ARGS[@]}" --file-prefix "$prefix" \
-    "${RMS_VDEVS[@]}" -- "${RMS_FWD[@]}" || rc=$?
-  hlb_remove_prefix_dirs
-  python3 "$HLB_LIB/benchlib.py" null-io-case ring_macswap dpdk "$run" "$dir/stdout.txt" >"$dir/result.json"
-  hlb_result_set "$dir" memory "$HLB_DPDK_MEMMODE"
-  if [[ $rc != 0 && $rc != 124 ]]; then
-    hlb_result_note "$dir" "dpdk-testpmd exited with status $rc"
-  fi
-  hlb_result_set "$dir" commands "$(cat "$dir/commands.txt")"
-}
+ring_macswap_dpdk() { hlb_testpmd_dpdk ring_macswap "$1" "$2" ringms RMS_VDEVS RMS_FWD; }

@@ -300,3 +300,62 @@ hlb_result_note() { python3 "$HLB_LIB/benchlib.py" edit "$1/result.json" note "$
 
 # hlb_result_set DIR KEY VALUE: sets a top-level string field of DIR/result.json.
 hlb_result_set() { python3 "$HLB_LIB/benchlib.py" edit "$1/result.json" set "$2" "$3"; }
+
+# hlb_testpmd_hyperlane CASE RUN DIR VDEVS_ARRAY FWD_ARRAY
+# One Hyperlane run of a single-process testpmd case (the same vdevs on both sides, figure = Rx Mpps
+# summed over the ports, benchlib's null-io-case parse): testpmd -l 0-1 VDEVS -- FWD --duration S
+# --summary-json, THP sampled while it runs. VDEVS_ARRAY and FWD_ARRAY are names of bash arrays.
+hlb_testpmd_hyperlane() {
+  local case=$1 run=$2 dir=$3
+  local -n _hlb_vdevs=$4 _hlb_fwd=$5
+  if [[ ${#HLB_HYPERLANE[@]} == 0 ]]; then
+    hlb_result failed "$case" hyperlane "$run" "$dir" "Hyperlane CLI not available: ${HLB_HYPERLANE_WHY:-not built}"
+    return 1
+  fi
+  local rc=0
+  hlb_sample_thp "$dir/summary.json" $(((HLB_DURATION + 1) / 2 + 1)) "$dir/thp_kb.txt"
+  local sampler=$HLB_BG_PID
+  printf 'port: %s\n' "${HLB_HYPERLANE[*]} testpmd -l 0-1 ${_hlb_vdevs[*]} -- ${_hlb_fwd[*]} --duration $HLB_DURATION --summary-json $dir/summary.json" >"$dir/commands.txt"
+  hlb_run $((HLB_DURATION + 60)) "$dir/stdout.txt" "$dir/stderr.txt" \
+    "${HLB_HYPERLANE[@]}" testpmd -l 0-1 "${_hlb_vdevs[@]}" -- \
+    "${_hlb_fwd[@]}" --duration "$HLB_DURATION" --summary-json "$dir/summary.json" || rc=$?
+  hlb_stop_bg "$sampler"
+  if [[ $rc != 0 ]]; then
+    hlb_log "$case/hyperlane run $run: exit $rc (stderr: $(tail -c 300 "$dir/stderr.txt" | tr '\n' ' '))"
+  fi
+  local summary=()
+  [[ -s "$dir/summary.json" ]] && summary=("$dir/summary.json")
+  python3 "$HLB_LIB/benchlib.py" null-io-case "$case" hyperlane "$run" "$dir/stdout.txt" "${summary[@]}" >"$dir/result.json"
+  [[ $rc == 0 ]] || hlb_result_note "$dir" "hyperlane exited with status $rc"
+  if [[ -s "$dir/thp_kb.txt" ]]; then
+    hlb_result_set "$dir" thpAnonHugePagesKiB "$(cat "$dir/thp_kb.txt")"
+  fi
+  hlb_result_set "$dir" commands "$(cat "$dir/commands.txt")"
+}
+
+# hlb_testpmd_dpdk CASE RUN DIR PREFIX_TAG VDEVS_ARRAY FWD_ARRAY
+# The DPDK side of the same case: dpdk-testpmd with the same vdevs and forwarding flags, memory per
+# hlb_dpdk_mem_args, a unique file prefix, ended by SIGTERM after the duration (rc 124 is a clean stop).
+hlb_testpmd_dpdk() {
+  local case=$1 run=$2 dir=$3 tag=$4
+  local -n _hlb_vdevs=$5 _hlb_fwd=$6
+  if ! command -v dpdk-testpmd >/dev/null; then
+    hlb_result unavailable "$case" dpdk "$run" "$dir" "dpdk-testpmd not installed (apt-get install dpdk-dev)"
+    return 3
+  fi
+  hlb_dpdk_mem_args 256
+  hlb_dpdk_prefix "$tag"
+  local prefix=$HLB_PREFIX rc=0
+  printf 'port: %s\n' "dpdk-testpmd -l 0-1 --main-lcore 0 --no-pci ${HLB_DPDK_MEM_ARGS[*]} --file-prefix $prefix ${_hlb_vdevs[*]} -- ${_hlb_fwd[*]} (ended by SIGTERM after $((HLB_DURATION + 2)) s)" >"$dir/commands.txt"
+  # testpmd prints a stats sample about every 2 s; timeout ends it with SIGTERM (clean stop, rc 124).
+  hlb_run $((HLB_DURATION + 2)) "$dir/stdout.txt" "$dir/stderr.txt" \
+    dpdk-testpmd -l 0-1 --main-lcore 0 --no-pci "${HLB_DPDK_MEM_ARGS[@]}" --file-prefix "$prefix" \
+    "${_hlb_vdevs[@]}" -- "${_hlb_fwd[@]}" || rc=$?
+  hlb_remove_prefix_dirs
+  python3 "$HLB_LIB/benchlib.py" null-io-case "$case" dpdk "$run" "$dir/stdout.txt" >"$dir/result.json"
+  hlb_result_set "$dir" memory "$HLB_DPDK_MEMMODE"
+  if [[ $rc != 0 && $rc != 124 ]]; then
+    hlb_result_note "$dir" "dpdk-testpmd exited with status $rc"
+  fi
+  hlb_result_set "$dir" commands "$(cat "$dir/commands.txt")"
+}

@@ -30,7 +30,7 @@ public sealed partial class VhostEthDev : EthDev
     private readonly List<VhostTxQueue> txQueues = [];
     private long rarpRequests;
     private long linkChanges;
-    private Dictionary<string, long> xstatBaseline = [];
+    private readonly XStatBaseline xstatBaseline = new();
 
     internal VhostEthDev(string name, VhostUserBackendOptions options, bool linearBuffer, ILogger logger)
         : base(name, VhostDriver.DriverName, MacFromName(name))
@@ -105,14 +105,11 @@ public sealed partial class VhostEthDev : EthDev
         backend.Dispose();
     }
 
-    protected override void OnResetStats() => xstatBaseline = RawXStats().ToDictionary(x => x.Name, x => x.Value);
+    protected override void OnResetStats() => xstatBaseline.Capture(RawXStats());
 
     protected override void OnAddXStats(List<XStat> xstats)
     {
-        foreach (XStat x in RawXStats())
-        {
-            xstats.Add(x with { Value = x.Value - xstatBaseline.GetValueOrDefault(x.Name) });
-        }
+        xstatBaseline.AddSince(xstats, RawXStats());
     }
 
     /// <summary>The driver's own counters as they grew since probe (<see cref="OnAddXStats"/> subtracts the last reset).</summary>

@@ -46,7 +46,7 @@ public sealed partial class VirtioUserEthDev : EthDev
     private Thread? reconnectThread;
     private long linkChanges;
     private long reconnects;
-    private Dictionary<string, long> xstatBaseline = [];
+    private readonly XStatBaseline xstatBaseline = new();
 
     /// <summary>Ring counters of the frontends of earlier starts, so the xstats keep growing across stop/start.</summary>
     private readonly Dictionary<string, long> carried = [];
@@ -197,14 +197,11 @@ public sealed partial class VirtioUserEthDev : EthDev
 
     protected override LinkStatus OnGetLink() => Volatile.Read(ref frontend) is { IsConnected: true } ? LinkStatus.Up(speed) : LinkStatus.Down;
 
-    protected override void OnResetStats() => xstatBaseline = RawXStats().ToDictionary(x => x.Name, x => x.Value);
+    protected override void OnResetStats() => xstatBaseline.Capture(RawXStats());
 
     protected override void OnAddXStats(List<XStat> xstats)
     {
-        foreach (XStat x in RawXStats())
-        {
-            xstats.Add(x with { Value = x.Value - xstatBaseline.GetValueOrDefault(x.Name) });
-        }
+        xstatBaseline.AddSince(xstats, RawXStats());
 
         foreach (var q in rxQueues.OrderBy(q => q.QueueId))
         {

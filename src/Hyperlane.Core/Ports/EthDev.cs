@@ -105,9 +105,10 @@ public abstract class EthDev
         }
 
         // In-use flag, then re-check: a control thread that swapped the queues out waits for the flag to clear
-        // before it lets the driver free what Receive uses (the exchange is a full fence on both sides).
+        // before it lets the driver free what Receive uses. The flag is a plain store, not a fenced one: the control
+        // side's process-wide barrier (QuiesceBursts) orders it against the re-check, so a burst costs no fence.
         EthRxQueue rq = q[queueId];
-        Interlocked.Exchange(ref rq.InUse, 1);
+        Volatile.Write(ref rq.InUse, 1);
         int n = ReferenceEquals(Volatile.Read(ref activeRx), q) ? rq.Receive(packets) : 0;
         Volatile.Write(ref rq.InUse, 0);
         return n;
@@ -124,7 +125,7 @@ public abstract class EthDev
         }
 
         EthTxQueue tq = q[queueId];
-        Interlocked.Exchange(ref tq.InUse, 1);
+        Volatile.Write(ref tq.InUse, 1); // as in RxBurst: QuiesceBursts supplies the fence
         int n = ReferenceEquals(Volatile.Read(ref activeTx), q) ? tq.Transmit(packets) : 0;
         Volatile.Write(ref tq.InUse, 0);
         return n;
@@ -378,10 +379,18 @@ public abstract class EthDev
     /// that starts after it returns 0. If an lcore stays inside a burst past <see cref="BurstQuiesceTimeout"/>
     /// (a driver bug), the operation fails and nothing is released: a leak, never a use after free.
     /// </summary>
+    /// <remarks>
+    /// An asymmetric Dekker pair (the membarrier(2) pattern): a burst stores its in-use flag and then re-reads the
+    /// active queues with no fence between them; here the swap is followed by a process-wide barrier
+    /// (<see cref="Interlocked.MemoryBarrierProcessWide"/>), which makes every thread's earlier stores visible. So
+    /// either the burst's re-check sees the swap (and does nothing), or its flag is seen below and waited for.
+    /// The costly fence is paid once per stop here instead of once per burst on the data path.
+    /// </remarks>
     private void QuiesceBursts(string op)
     {
         EthRxQueue[] rx = Interlocked.Exchange(ref activeRx, NoRxQueues);
         EthTxQueue[] tx = Interlocked.Exchange(ref activeTx, NoTxQueues);
+        Interlocked.MemoryBarrierProcessWide();
         long deadline = Environment.TickCount64 + (long)BurstQuiesceTimeout.TotalMilliseconds;
         var spin = default(SpinWait);
         for (int i = 0; i < rx.Length; i++)

@@ -22,7 +22,7 @@ public abstract class EthRxQueue
     public QueueCounters Counters { get; } = new();
 
     /// <summary>1 while an lcore is inside a burst on this queue (set and cleared by <see cref="EthDev"/>).</summary>
-#pragma warning disable CA1051 // a field: the burst sets it with one interlocked instruction
+#pragma warning disable CA1051 // a field: the burst sets it with one plain store (EthDev.QuiesceBursts fences)
     internal int InUse;
 #pragma warning restore CA1051
 

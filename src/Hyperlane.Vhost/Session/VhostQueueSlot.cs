@@ -12,16 +12,17 @@ namespace Hyperlane.Vhost.Session;
 /// <remarks>
 /// <para>
 /// Data path: <c>if (slot.TryEnter(out var q)) { try { q.Enqueue(...); } finally { slot.Exit(); } }</c> around
-/// each burst. TryEnter raises an in-use count with a full fence and only then reads the current queue; Exit lowers
-/// it. Lock-free, no allocation. Every successful TryEnter must be matched by exactly one Exit, on the same thread,
-/// before the next TryEnter; more than one thread may use a slot (the count is shared), though a queue itself
-/// serves one thread at a time.
+/// each burst. TryEnter raises an in-use count (a plain store) and only then reads the current queue; Exit lowers
+/// it. Lock-free, fence-free, no allocation. Every successful TryEnter must be matched by exactly one Exit, on the
+/// same thread; one thread at a time uses a slot (as a queue serves one thread at a time), and entries may nest.
 /// </para>
 /// <para>
-/// Session: <see cref="Publish"/> is a volatile write. <see cref="TryRetire"/> clears the queue, fences, and then
-/// spins until the in-use count is 0 (bounded): a data path that entered before the clear has left, and one that
-/// enters after it sees no queue (a Dekker pair: both sides store, fence, then load the other's word). Only then
-/// may the session unmap what that queue used.
+/// Session: <see cref="Publish"/> is a volatile write. <see cref="TryRetire"/> clears the queue, runs a
+/// process-wide barrier (<see cref="Interlocked.MemoryBarrierProcessWide"/>, membarrier(2)), and then spins until
+/// the in-use count is 0 (bounded): a data path that entered before the clear has left, and one that enters after
+/// it sees no queue. This is an asymmetric Dekker pair: the data path stores and then loads with no fence between;
+/// the barrier makes its store visible to the session, or the session's clear visible to its load. The fence is
+/// paid once per retire, not once per burst. Only then may the session unmap what that queue used.
 /// </para>
 /// </remarks>
 public sealed class VhostQueueSlot
@@ -77,19 +78,21 @@ public sealed class VhostQueueSlot
     /// </summary>
     public bool TryEnter([NotNullWhen(true)] out IVhostQueue? queue)
     {
-        Interlocked.Increment(ref _inUse); // a full fence: the store is visible before the load below
+        // One writer (the thread using the slot): a plain increment. No fence before the load: WaitQuiescent's
+        // process-wide barrier orders the two against the session's clear.
+        Volatile.Write(ref _inUse, _inUse + 1);
         queue = Volatile.Read(ref _queue);
         if (queue is null)
         {
-            Interlocked.Decrement(ref _inUse);
+            Volatile.Write(ref _inUse, _inUse - 1);
             return false;
         }
 
         return true;
     }
 
-    /// <summary>Data path: leaves the queue entered with <see cref="TryEnter"/> (a full fence, then the mark is gone).</summary>
-    public void Exit() => Interlocked.Decrement(ref _inUse);
+    /// <summary>Data path: leaves the queue entered with <see cref="TryEnter"/> (a release store: the burst's accesses come first).</summary>
+    public void Exit() => Volatile.Write(ref _inUse, _inUse - 1);
 
     /// <summary>Session: makes <paramref name="queue"/> the slot's queue (the slot must be empty: retire first).</summary>
     internal void Publish(IVhostQueue queue)
@@ -125,6 +128,9 @@ public sealed class VhostQueueSlot
     /// </summary>
     internal bool WaitQuiescent(TimeSpan timeout)
     {
+        // Every thread's in-use store made before this point is visible below, and every TryEnter after it sees
+        // the clear (the data path does not fence: see the remarks).
+        Interlocked.MemoryBarrierProcessWide();
         bool quiescent = true;
         if (Volatile.Read(ref _inUse) != 0)
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Hyperlane.Linux;
 using Hyperlane.Memory;
+using Hyperlane.Vhost.Memory;
 using Hyperlane.Vhost.Protocol;
 using Hyperlane.Vhost.Virtio;
 
@@ -52,9 +53,12 @@ public sealed class SplitDriverQueue : DriverQueue
     private readonly ushort[] _next;          // free list and chain links; our shadow of desc.next
     private readonly ushort[] _chainLength;   // per head: descriptors of the chain in flight; 0 = not in flight
     private readonly uint[] _bufferLength;    // per head (receive): device-writable bytes posted
-    private readonly ushort[] _availHeads;    // [avail index mod size]: the head made available there
+    private readonly ushort[] _availHeads;    // [avail index mod size]: the head made available there (and our copy of avail->ring)
+    private readonly ulong[] _descAddr;       // per descriptor: our copy of what we last wrote to desc.addr
+    private readonly ulong[] _descMeta;       // per descriptor: our copy of desc.len | flags << 32 | next << 48
 
     private ushort _freeHead;
+    private ushort _freeTail;
     private int _freeCount;
     private ushort _availIdx;
     private ushort _lastUsed;
@@ -102,6 +106,8 @@ public sealed class SplitDriverQueue : DriverQueue
         _chainLength = new ushort[size];
         _bufferLength = new uint[size];
         _availHeads = new ushort[size];
+        _descAddr = new ulong[size];
+        _descMeta = new ulong[size];
         RingAddress = new VhostVringAddr((uint)setup.VringIndex, 0, (ulong)_descAddress, (ulong)_usedAddress, (ulong)_availAddress, 0);
 
         KickFd = new EventFd();
@@ -218,7 +224,7 @@ public sealed class SplitDriverQueue : DriverQueue
             if (havePending)
             {
                 ushort d = Pop();
-                _ring.WriteDesc(current, pendingAddr, pendingLen, (ushort)VirtqDescFlags.Next, d);
+                WriteDesc(current, pendingAddr, pendingLen, (ushort)VirtqDescFlags.Next, d);
                 _next[current] = d;
                 current = d;
             }
@@ -229,7 +235,7 @@ public sealed class SplitDriverQueue : DriverQueue
             written++;
         }
 
-        _ring.WriteDesc(current, pendingAddr, pendingLen, 0, 0);
+        WriteDesc(current, pendingAddr, pendingLen, 0, 0);
         _cookie[head] = packet;
         _chainLength[head] = (ushort)descriptors;
         Publish(head);
@@ -293,6 +299,8 @@ public sealed class SplitDriverQueue : DriverQueue
             return 0;
         }
 
+        PrefetchReceived(Math.Min((ushort)(usedIdx - _lastUsed), packets.Length));
+
         int n = 0;
         while (n < packets.Length && _lastUsed != usedIdx)
         {
@@ -347,6 +355,34 @@ public sealed class SplitDriverQueue : DriverQueue
         }
 
         return n;
+    }
+
+    /// <summary>
+    /// Prefetches what the device wrote into the next <paramref name="count"/> used buffers: the virtio-net header
+    /// (num_buffers, read here with MRG_RXBUF) and the first bytes of the frame (read by the Rx class counters and by
+    /// the application), so the cache misses overlap instead of coming one per packet. Hints only: the elements
+    /// are read again, and checked, when they are taken.
+    /// </summary>
+    private void PrefetchReceived(int count)
+    {
+        for (int k = 0; k < count; k++)
+        {
+            uint id = (uint)_ring.ReadUsedElem((ushort)(_lastUsed + k));
+            if (id < _size)
+            {
+                Mbuf posted = _cookie[id];
+                if (!posted.IsNull)
+                {
+                    nint data = posted.BufferAddress + posted.DataOffset;
+                    if (_mergeable)
+                    {
+                        CacheHints.Prefetch(data - DriverPackets.HeaderSize);
+                    }
+
+                    CacheHints.Prefetch(data);
+                }
+            }
+        }
     }
 
     /// <summary>Chains buffers 1..count-1 of a merged packet to <paramref name="head"/>; on a bad element frees the packet and recovers the rest.</summary>
@@ -486,7 +522,8 @@ public sealed class SplitDriverQueue : DriverQueue
                 Mbuf m = fresh[i];
                 ushort d = Pop();
                 uint len = DriverPackets.RxBufferLength(m);
-                _ring.WriteDesc(d, DriverPackets.RxBufferAddress(m), len, (ushort)VirtqDescFlags.Write, 0);
+                WriteDesc(d, DriverPackets.RxBufferAddress(m), len, (ushort)VirtqDescFlags.Write, 0);
+
                 _cookie[d] = m;
                 _chainLength[d] = 1;
                 _bufferLength[d] = len;
@@ -507,8 +544,15 @@ public sealed class SplitDriverQueue : DriverQueue
     /// <summary>Puts <paramref name="head"/> into the available ring (not yet published).</summary>
     private void Publish(ushort head)
     {
-        _availHeads[_availIdx & _mask] = head;
-        _ring.WriteAvailEntry(_availIdx, head);
+        // The entry is written only when it changes (DPDK's vq_update_avail_ring): with the FIFO free list and
+        // in-order completions the same head comes back to the same slot, and the device's copy of the line stays valid.
+        ref ushort entry = ref _availHeads[_availIdx & _mask];
+        if (entry != head)
+        {
+            entry = head;
+            _ring.WriteAvailEntry(_availIdx, head);
+        }
+
         _availIdx++;
         _inFlight++;
     }
@@ -528,6 +572,23 @@ public sealed class SplitDriverQueue : DriverQueue
         }
     }
 
+    /// <summary>
+    /// Writes descriptor <paramref name="index"/> unless our copy says it already holds exactly this: the device reads
+    /// the table, so a store to an unchanged line would only take it out of the device's cache. With the FIFO free
+    /// list and in-order completions the same buffer often comes back to the same descriptor (a receive ring
+    /// refilled with the mbufs just freed; a full transmit ring sending the mbufs it just reclaimed).
+    /// </summary>
+    private void WriteDesc(ushort index, ulong addr, uint len, ushort flags, ushort next)
+    {
+        ulong meta = len | ((ulong)flags << 32) | ((ulong)next << 48);
+        if (_descAddr[index] != addr || _descMeta[index] != meta)
+        {
+            _ring.WriteDesc(index, addr, len, flags, next);
+            _descAddr[index] = addr;
+            _descMeta[index] = meta;
+        }
+    }
+
     private ushort Pop()
     {
         ushort d = _freeHead;
@@ -544,7 +605,11 @@ public sealed class SplitDriverQueue : DriverQueue
         return m;
     }
 
-    /// <summary>Returns the chain at <paramref name="head"/> to the free list (following our own links only).</summary>
+    /// <summary>
+    /// Returns the chain at <paramref name="head"/> to the tail of the free list (following our own links only). FIFO,
+    /// as DPDK's virtio PMD: completed in order, descriptors come back in the order they were posted, so each avail
+    /// slot gets the same head again and neither it nor (when the buffer is the same) the descriptor is rewritten.
+    /// </summary>
     private void Release(ushort head)
     {
         int count = _chainLength[head];
@@ -554,8 +619,16 @@ public sealed class SplitDriverQueue : DriverQueue
             tail = _next[tail];
         }
 
-        _next[tail] = _freeHead;
-        _freeHead = head;
+        if (_freeCount == 0)
+        {
+            _freeHead = head;
+        }
+        else
+        {
+            _next[_freeTail] = head;
+        }
+
+        _freeTail = tail;
         _freeCount += count;
         _chainLength[head] = 0;
         _cookie[head] = default;
@@ -596,7 +669,11 @@ public sealed class SplitDriverQueue : DriverQueue
             _next[i] = (ushort)(i + 1);
         }
 
+        Array.Clear(_availHeads); // our copies of the rings just cleared
+        Array.Clear(_descAddr);
+        Array.Clear(_descMeta);
         _freeHead = 0;
+        _freeTail = (ushort)(Size - 1);
         _freeCount = Size;
         _availIdx = 0;
         _lastUsed = 0;

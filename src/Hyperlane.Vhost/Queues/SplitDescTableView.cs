@@ -24,6 +24,9 @@ internal readonly unsafe struct SplitDescTableView
     /// <summary>Entries in the table.</summary>
     public uint Count { get; }
 
+    /// <summary>Where entry <paramref name="index"/> mod <see cref="Count"/> (a power of two for a ring) lies, for a prefetch hint; nothing is read.</summary>
+    public nint AddressOf(uint index) => (nint)(_table + ((nuint)(index & (Count - 1)) * VirtqDesc.Size));
+
     /// <summary>Copies descriptor <paramref name="index"/> into <paramref name="desc"/>; false (and nothing read) when the index is not below <see cref="Count"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryRead(uint index, out VirtqDesc desc)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using Hyperlane.Memory;
 using Hyperlane.Packets;
 using Hyperlane.Vhost.Virtio;
@@ -77,10 +78,15 @@ internal static class DriverPackets
         return descriptors > ringSize ? DriverQueueFault.TxTooManySegments : DriverQueueFault.None;
     }
 
-    /// <summary>Writes the (zero) header into the headroom of a packet <see cref="CanPush"/> accepted.</summary>
+    /// <summary>
+    /// Writes the (zero) header into the headroom of a packet <see cref="CanPush"/> accepted. Bytes that are zero
+    /// already (an mbuf sent before) are not written again: the device read that cache line last time, and a store
+    /// would take it out of the device's cache only to write what is there.
+    /// </summary>
     public static void PushHeader(Mbuf packet)
     {
-        if (packet.TryPrepend(HeaderSize, out Span<byte> header))
+        if (packet.TryPrepend(HeaderSize, out Span<byte> header)
+            && (MemoryMarshal.Read<ulong>(header) | MemoryMarshal.Read<uint>(header[8..])) != 0)
         {
             header.Clear();
         }

@@ -598,7 +598,13 @@ public sealed class SplitVhostQueue : IVhostQueue
         }
 
         Span<byte> target = SplitRingView.GuestBytes(host, (int)total);
-        headerBytes.CopyTo(target);
+        if (!target[..headerBytes.Length].SequenceEqual(headerBytes))
+        {
+            // A buffer the guest posted again usually holds the header we wrote last time: left as it is, the
+            // guest's cached copy of the line stays valid (the header and the frame start on different lines).
+            headerBytes.CopyTo(target);
+        }
+
         packet.Data.CopyTo(target[headerBytes.Length..]);
         _log?.MarkDirty(desc.Addr, total);
         _ring.WriteUsedElem(_usedIdx++, head, total);

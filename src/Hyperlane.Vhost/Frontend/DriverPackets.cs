@@ -79,14 +79,16 @@ internal static class DriverPackets
     }
 
     /// <summary>
-    /// Writes the (zero) header into the headroom of a packet <see cref="CanPush"/> accepted. Bytes that are zero
-    /// already (an mbuf sent before) are not written again: the device read that cache line last time, and a store
-    /// would take it out of the device's cache only to write what is there.
+    /// Writes the (zero) header into the headroom of a packet <see cref="CanPush"/> accepted. With
+    /// <paramref name="checkFirst"/> (the caller expects the mbuf to have been sent before, zero header and all) the
+    /// bytes are read first and not written again when they are zero: the device read that cache line last time,
+    /// and a store would take it out of the device's cache only to write what is there. Otherwise the header is
+    /// written blind: reading a line the device just wrote would stall where a store does not.
     /// </summary>
-    public static void PushHeader(Mbuf packet)
+    public static void PushHeader(Mbuf packet, bool checkFirst)
     {
         if (packet.TryPrepend(HeaderSize, out Span<byte> header)
-            && (MemoryMarshal.Read<ulong>(header) | MemoryMarshal.Read<uint>(header[8..])) != 0)
+            && (!checkFirst || (MemoryMarshal.Read<ulong>(header) | MemoryMarshal.Read<uint>(header[8..])) != 0))
         {
             header.Clear();
         }

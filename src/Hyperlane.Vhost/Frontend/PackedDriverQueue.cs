@@ -218,7 +218,7 @@ public sealed class PackedDriverQueue : DriverQueue
         Stats.Bytes += packet.PacketLength;
         if (push)
         {
-            DriverPackets.PushHeader(packet);
+            DriverPackets.PushHeader(packet, checkFirst: false);
         }
 
         ushort id = _freeIds[--_freeIdCount];

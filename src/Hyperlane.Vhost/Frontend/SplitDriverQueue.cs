@@ -202,13 +202,14 @@ public sealed class SplitDriverQueue : DriverQueue
     {
         Stats.Packets++;
         Stats.Bytes += packet.PacketLength;
+        ushort head = Pop();
         if (push)
         {
-            DriverPackets.PushHeader(packet);
+            // The same mbuf at the same descriptor as last time was sent from here before: its header is likely zero.
+            DriverPackets.PushHeader(packet, checkFirst: _descAddr[head] == (ulong)(packet.BufferAddress + packet.DataOffset - DriverPackets.HeaderSize));
         }
 
         // Each descriptor is written once, when its successor is known; the last one without NEXT.
-        ushort head = Pop();
         ushort current = head;
         bool havePending = !push;
         ulong pendingAddr = push ? 0 : _zeroHeader;

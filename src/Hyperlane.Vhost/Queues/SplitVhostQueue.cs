@@ -67,6 +67,9 @@ public sealed class SplitVhostQueue : IVhostQueue
     /// <summary>Heads taken for the packet being enqueued (merged buffers), to return them with length 0 on a fault.</summary>
     private readonly ushort[] _attemptHeads;
 
+    /// <summary>Per head (receive): the guest address of the buffer we last wrote a header into through that head.</summary>
+    private readonly ulong[] _lastRxAddr;
+
     /// <summary>Malformed chains an <see cref="Enqueue"/> call may still step over (one per packet of the burst); the next one stops it.</summary>
     private int _faultBudget;
 
@@ -92,6 +95,7 @@ public sealed class SplitVhostQueue : IVhostQueue
         _indirect = VirtioFeatures.IsSet(setup.Features, VirtioFeatures.RingIndirectDesc);
         _txChecksum = VirtioFeatures.IsSet(setup.Features, VirtioFeatures.NetCsum); // offload requests only count when negotiated (as packed)
         _attemptHeads = _mergeable ? new ushort[_size] : [];
+        _lastRxAddr = new ulong[_size];
         Index = setup.Index;
         _lastAvail = (ushort)setup.Base;
         _usedIdx = ring.ReadUsedIdx();
@@ -292,7 +296,7 @@ public sealed class SplitVhostQueue : IVhostQueue
 
         ushort oldUsed = _usedIdx;
         _faultBudget = packets.Length;
-        PrefetchChains(Math.Min(left, (uint)packets.Length), buffers: false);
+        PrefetchChains(Math.Min(left, (uint)packets.Length), buffers: true);
         int done = 0;
         for (; done < packets.Length; done++)
         {
@@ -327,10 +331,10 @@ public sealed class SplitVhostQueue : IVhostQueue
 
     /// <summary>
     /// Prefetch hints for the next <paramref name="count"/> (at most 64) chains: the descriptor each avail entry
-    /// names and, with <paramref name="buffers"/>, the first bytes of its buffer (the virtio-net header and the
-    /// frame), so the burst's cache misses on lines the guest just wrote overlap instead of coming one per packet
-    /// (DPDK prefetches the same way). Hints only: nothing read here is trusted or used; the burst reads every entry
-    /// and descriptor again, once, and validates that copy.
+    /// names and, with <paramref name="buffers"/>, the start of its buffer (the virtio-net header, which receive
+    /// compares before writing, and on transmit the frame after it), so the burst's cache misses on lines the guest
+    /// just wrote overlap instead of coming one per packet (DPDK prefetches the same way). Hints only: nothing read
+    /// here is trusted or used; the burst reads every entry and descriptor again, once, and validates that copy.
     /// </summary>
     private void PrefetchChains(uint count, bool buffers)
     {
@@ -358,7 +362,7 @@ public sealed class SplitVhostQueue : IVhostQueue
                 && _memory.TryTranslateGuestPhysical(desc.Addr, 1, out nint host))
             {
                 CacheHints.Prefetch(host);
-                if ((host & 63) + Math.Min(desc.Len, 128u) > 64)
+                if ((desc.Flags & (ushort)VirtqDescFlags.Write) == 0 && (host & 63) + Math.Min(desc.Len, 128u) > 64)
                 {
                     CacheHints.Prefetch(host + 64);
                 }
@@ -598,11 +602,15 @@ public sealed class SplitVhostQueue : IVhostQueue
         }
 
         Span<byte> target = SplitRingView.GuestBytes(host, (int)total);
-        if (!target[..headerBytes.Length].SequenceEqual(headerBytes))
+        ref ulong lastAddr = ref _lastRxAddr[head & (_size - 1)];
+        if (lastAddr != desc.Addr || !target[..headerBytes.Length].SequenceEqual(headerBytes))
         {
-            // A buffer the guest posted again usually holds the header we wrote last time: left as it is, the
-            // guest's cached copy of the line stays valid (the header and the frame start on different lines).
+            // The same buffer posted again at the same head usually still holds the header we wrote last time:
+            // left as it is, the guest's cached copy of the line stays valid (the header and the frame start on
+            // different lines). Only then is it worth reading first; a buffer new to this head is written blind,
+            // as a read of a line the guest just wrote would stall where a store does not.
             headerBytes.CopyTo(target);
+            lastAddr = desc.Addr;
         }
 
         packet.Data.CopyTo(target[headerBytes.Length..]);

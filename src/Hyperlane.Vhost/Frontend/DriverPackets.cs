@@ -85,13 +85,21 @@ internal static class DriverPackets
     /// and a store would take it out of the device's cache only to write what is there. Otherwise the header is
     /// written blind: reading a line the device just wrote would stall where a store does not.
     /// </summary>
-    public static void PushHeader(Mbuf packet, bool checkFirst)
+    /// <returns>True when the header was found zero (and not written).</returns>
+    public static bool PushHeader(Mbuf packet, bool checkFirst)
     {
-        if (packet.TryPrepend(HeaderSize, out Span<byte> header)
-            && (!checkFirst || (MemoryMarshal.Read<ulong>(header) | MemoryMarshal.Read<uint>(header[8..])) != 0))
+        if (!packet.TryPrepend(HeaderSize, out Span<byte> header))
         {
-            header.Clear();
+            return false;
         }
+
+        if (checkFirst && (MemoryMarshal.Read<ulong>(header) | MemoryMarshal.Read<uint>(header[8..])) == 0)
+        {
+            return true;
+        }
+
+        header.Clear();
+        return false;
     }
 
     /// <summary>Device-writable address of a fresh receive mbuf: where the header goes.</summary>

@@ -48,7 +48,8 @@ public class FrontendReceiveTests
         Assert.Equal(lengths.Sum(), bench.Stats.Bytes);
         Mbuf.FreeBulk(packets.AsSpan(0, n));
 
-        // Refill waits until a quarter of the ring is free (DPDK's rx_free_thresh idea), then tops it up.
+        // Refill waits until a quarter of the ring is free (DPDK's rx_free_thresh idea), then tops it up at the
+        // start of the next burst (before harvesting, so freed slots get back the mbufs freed since).
         Assert.Equal(64 - lengths.Length, bench.Queue.InFlight);
         for (int i = lengths.Length; i < 16; i++)
         {
@@ -58,6 +59,8 @@ public class FrontendReceiveTests
         n = bench.Queue.Receive(packets);
         Assert.Equal(16 - lengths.Length, n);
         Mbuf.FreeBulk(packets.AsSpan(0, n));
+        Assert.Equal(64 - 16, bench.Queue.InFlight);
+        Assert.Equal(0, bench.Queue.Receive(packets));
         Assert.Equal(64, bench.Queue.InFlight);
         Assert.Equal(16, bench.PopAll().Count);
         Assert.Equal(0, bench.Stats.Faults);

@@ -103,14 +103,18 @@ public abstract class DriverQueue : IVirtioDriverQueue
 
         try
         {
-            var done = new MbufFreeBatch(stackalloc Mbuf[BatchSize]);
-            int received = Broken ? 0 : Harvest(packets, ref done);
-            done.Flush();
+            // Refill first, then harvest: the slots freed by the previous burst get the mbufs the application freed
+            // since, which are the ones that burst handed out, in the same order. So each descriptor (and avail
+            // slot) gets its own buffer back and is not rewritten (see SplitDriverQueue.WriteDesc), which keeps the
+            // device's cached copy of the table valid. The slots this burst frees wait for the next call.
             if (!Broken && FreeSlots >= _refillThreshold)
             {
                 Refill();
             }
 
+            var done = new MbufFreeBatch(stackalloc Mbuf[BatchSize]);
+            int received = Broken ? 0 : Harvest(packets, ref done);
+            done.Flush();
             return received;
         }
         finally

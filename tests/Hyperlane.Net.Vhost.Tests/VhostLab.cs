@@ -50,11 +50,16 @@ internal sealed class VhostLab : IDisposable
     public VirtioUserEthDev ProbeVirtio(string args = "", string name = "virtio_user0", string? socket = null) =>
         Assert.IsType<VirtioUserEthDev>(Assert.Single(Runtime.Vdev.Probe($"{name},path={socket ?? Socket}{Comma(args)}").Ports));
 
-    /// <summary>A packet pool freed when the lab is; shareable (memfd) unless told otherwise.</summary>
+    /// <summary>
+    /// A packet pool freed when the lab is; shareable (memfd) unless told otherwise. A pool that must not be
+    /// shareable also stays off hugepages: a hugetlb region is a memfd, so shareable whatever was asked, and a
+    /// machine with hugepages reserved would make the "cannot be shared" tests pass their pool.
+    /// </summary>
     public Mempool Pool(string tag, int count = 2048, int dataRoom = Mempool.DefaultDataRoomSize, bool shareable = true, int cacheSize = 0)
     {
         string name = string.Create(CultureInfo.InvariantCulture, $"nv-{tag}-{Environment.ProcessId}-{Interlocked.Increment(ref poolCounter)}");
-        var pool = Mempool.CreatePacketPool(name, count, cacheSize, dataRoom, region: shareable ? new RegionOptions { Shareable = true } : null);
+        var region = shareable ? new RegionOptions { Shareable = true } : new RegionOptions { AllowHugepages = false };
+        var pool = Mempool.CreatePacketPool(name, count, cacheSize, dataRoom, region: region);
         pools.Add(pool);
         return pool;
     }

@@ -534,7 +534,6 @@ public sealed class SplitDriverQueue : DriverQueue
                 ushort d = Pop();
                 uint len = DriverPackets.RxBufferLength(m);
                 WriteDesc(d, DriverPackets.RxBufferAddress(m), len, (ushort)VirtqDescFlags.Write, 0);
-
                 _cookie[d] = m;
                 _chainLength[d] = 1;
                 _bufferLength[d] = len;

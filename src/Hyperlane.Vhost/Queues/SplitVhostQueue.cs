@@ -204,7 +204,7 @@ public sealed class SplitVhostQueue : IVhostQueue
         // is the fresh mbuf the next head is copied into; what is left over goes back at the end.
         Span<Mbuf> fresh = packets[..(int)budget];
         bool bulk = pool.AllocBulk(fresh) != 0;
-        PrefetchChains(budget, buffers: true);
+        PrefetchChains(budget);
         for (uint taken = 0; taken < budget; taken++)
         {
             ushort head = _ring.ReadAvailEntry(_lastAvail);
@@ -296,7 +296,7 @@ public sealed class SplitVhostQueue : IVhostQueue
 
         ushort oldUsed = _usedIdx;
         _faultBudget = packets.Length;
-        PrefetchChains(Math.Min(left, (uint)packets.Length), buffers: true);
+        PrefetchChains(Math.Min(left, (uint)packets.Length));
         int done = 0;
         for (; done < packets.Length; done++)
         {
@@ -331,12 +331,12 @@ public sealed class SplitVhostQueue : IVhostQueue
 
     /// <summary>
     /// Prefetch hints for the next <paramref name="count"/> (at most 64) chains: the descriptor each avail entry
-    /// names and, with <paramref name="buffers"/>, the start of its buffer (the virtio-net header, which receive
+    /// names, then the start of its buffer (the virtio-net header, which receive
     /// compares before writing, and on transmit the frame after it), so the burst's cache misses on lines the guest
     /// just wrote overlap instead of coming one per packet (DPDK prefetches the same way). Hints only: nothing read
     /// here is trusted or used; the burst reads every entry and descriptor again, once, and validates that copy.
     /// </summary>
-    private void PrefetchChains(uint count, bool buffers)
+    private void PrefetchChains(uint count)
     {
         const int MaxHints = 64;
         int n = (int)Math.Min(count, MaxHints);
@@ -347,11 +347,6 @@ public sealed class SplitVhostQueue : IVhostQueue
             ushort head = _ring.ReadAvailEntry((ushort)(_lastAvail + k));
             heads[k] = head;
             CacheHints.Prefetch(table.AddressOf(head));
-        }
-
-        if (!buffers)
-        {
-            return;
         }
 
         for (int k = 0; k < n; k++)

@@ -25,7 +25,7 @@ internal sealed class VhostLab : IDisposable
 
     public VhostLab()
     {
-        Dir = new SocketDir();
+        Dir = new TempSocketDir("hl-nv-");
         Log = new LabLog();
         Runtime = new HyperlaneRuntime(new HyperlaneRuntimeOptions
         {
@@ -34,7 +34,7 @@ internal sealed class VhostLab : IDisposable
         });
     }
 
-    public SocketDir Dir { get; }
+    public TempSocketDir Dir { get; }
 
     public string Socket => Dir.Socket;
 

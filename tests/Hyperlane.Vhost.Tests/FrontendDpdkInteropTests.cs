@@ -17,7 +17,7 @@ public class FrontendDpdkInteropTests
     [InlineData(true)]
     public void Packets_go_through_dpdk_net_vhost_and_come_back_macswapped(bool packed)
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         string socket = dir.Socket;
         using var testpmd = TestPmdPeer.Start("hlfe" + Environment.ProcessId + (packed ? "p" : "s"), $"net_vhost0,iface={socket},queues=1",
             "--forward-mode=macswap", "--stats-period", "1", "--total-num-mbufs=8192", "--auto-start");

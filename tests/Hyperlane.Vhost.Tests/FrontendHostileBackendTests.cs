@@ -1,4 +1,5 @@
 using Hyperlane.Memory;
+using Hyperlane.Testing;
 using Hyperlane.Vhost.Frontend;
 using static Hyperlane.Vhost.Tests.FrontendTestKit;
 
@@ -170,7 +171,7 @@ public class FrontendHostileBackendTests
     [Fact]
     public void Hostile_values_through_a_real_connection_do_not_crash_the_frontend()
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         using var backend = FrontendFakeBackend.Listen(dir.Socket);
         using (var frontend = VhostUserFrontend.Connect(Options(dir.Socket) with { QueueSize = 64 }, pool))

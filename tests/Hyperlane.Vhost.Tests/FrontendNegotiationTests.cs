@@ -1,5 +1,6 @@
 using Hyperlane.Memory;
 using Hyperlane.Packets;
+using Hyperlane.Testing;
 using Hyperlane.Vhost.Frontend;
 using Hyperlane.Vhost.Protocol;
 using Hyperlane.Vhost.Virtio;
@@ -23,7 +24,7 @@ public class FrontendNegotiationTests
     [Fact]
     public void Default_options_follow_dpdk_virtio_user_sequence_and_lay_out_split_rings()
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         using var backend = FrontendFakeBackend.Listen(dir.Socket);
         var frontend = VhostUserFrontend.Connect(Options(dir.Socket), pool);
@@ -99,7 +100,7 @@ public class FrontendNegotiationTests
     [Fact]
     public void Packed_ring_is_used_when_allowed_and_offered()
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         using var backend = FrontendFakeBackend.Listen(dir.Socket);
         using (var frontend = VhostUserFrontend.Connect(Options(dir.Socket) with { PackedRing = true, QueueSize = 128 }, pool))
@@ -134,7 +135,7 @@ public class FrontendNegotiationTests
     [InlineData(true, true, false)]   // IN_ORDER not offered
     public void Optional_features_need_both_the_option_and_the_offer(bool offerMrg, bool allowMrg, bool offerInOrder)
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         ulong offer = FrontendFakeBackend.DpdkLikeFeatures & ~(offerMrg ? 0 : Mrg) & ~(offerInOrder ? 0 : InOrder);
         using var backend = FrontendFakeBackend.Listen(dir.Socket, b => b.Features = offer);
@@ -149,7 +150,7 @@ public class FrontendNegotiationTests
     [Fact]
     public void Without_protocol_features_no_protocol_requests_no_acks_no_enable()
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         using var backend = FrontendFakeBackend.Listen(dir.Socket, b => b.Features = V1 | Mrg);
         using (var frontend = VhostUserFrontend.Connect(Options(dir.Socket), pool))
@@ -169,7 +170,7 @@ public class FrontendNegotiationTests
     [Fact]
     public void Two_queue_pairs_use_mq_and_enable_every_vring()
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool(4096);
         using var backend = FrontendFakeBackend.Listen(dir.Socket);
         using (var frontend = VhostUserFrontend.Connect(Options(dir.Socket) with { QueuePairs = 2, QueueSize = 64 }, pool))
@@ -192,7 +193,7 @@ public class FrontendNegotiationTests
     [Fact]
     public void Mq_refused_or_too_few_queues_is_a_clear_exception()
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         using (FrontendFakeBackend.Listen(dir.Socket, b => b.Features = FrontendFakeBackend.DpdkLikeFeatures & ~Mq))
         {
@@ -220,7 +221,7 @@ public class FrontendNegotiationTests
     [Fact]
     public void Backend_without_version_1_is_refused()
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         using var backend = FrontendFakeBackend.Listen(dir.Socket, b => b.Features = Mrg | Proto);
         var e = Assert.Throws<VhostUserFrontendException>(() => VhostUserFrontend.Connect(Options(dir.Socket), pool));
@@ -237,7 +238,7 @@ public class FrontendNegotiationTests
     [InlineData(VhostUserRequest.SetVringEnable)]
     public void A_refused_acknowledgement_names_the_request(VhostUserRequest refused)
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         using var backend = FrontendFakeBackend.Listen(dir.Socket, b => b.FailAck = refused);
         var e = Assert.Throws<VhostUserFrontendException>(() => VhostUserFrontend.Connect(Options(dir.Socket), pool));
@@ -249,7 +250,7 @@ public class FrontendNegotiationTests
     [Fact]
     public void A_reply_to_the_wrong_request_or_no_reply_is_a_clear_exception()
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         using (FrontendFakeBackend.Listen(dir.Socket, b => b.WrongReplyTo = VhostUserRequest.GetFeatures))
         {
@@ -271,7 +272,7 @@ public class FrontendNegotiationTests
     [Fact]
     public void No_backend_times_out_naming_the_path()
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         var e = Assert.Throws<TimeoutException>(() => VhostUserFrontend.Connect(Options(dir.Socket) with { ConnectTimeout = TimeSpan.FromMilliseconds(200) }, pool));
         Assert.Contains(dir.Socket, e.Message, StringComparison.Ordinal);
@@ -284,7 +285,7 @@ public class FrontendNegotiationTests
     [Fact]
     public void Server_mode_waits_for_the_backend_to_connect()
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         FrontendFakeBackend? backend = null;
         var connecting = new Thread(() =>
@@ -309,7 +310,7 @@ public class FrontendNegotiationTests
     [Fact]
     public void Options_and_pools_are_checked_before_connecting()
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         Assert.Throws<ArgumentException>(() => VhostUserFrontend.Connect(Options(dir.Socket) with { QueueSize = 100 }, pool));
         Assert.Throws<ArgumentException>(() => VhostUserFrontend.Connect(Options(dir.Socket) with { QueuePairs = 0 }, pool));

@@ -1,4 +1,5 @@
 using Hyperlane.Memory;
+using Hyperlane.Testing;
 using Hyperlane.Vhost.Frontend;
 using Hyperlane.Vhost.Protocol;
 using Hyperlane.Vhost.Virtio;
@@ -14,7 +15,7 @@ public class FrontendReconnectTests
     [InlineData(true)]
     public void Client_mode_raises_Disconnected_and_Reconnect_replays_the_setup(bool packed)
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         var first = FrontendFakeBackend.Listen(dir.Socket);
         using var frontend = VhostUserFrontend.Connect(Options(dir.Socket) with { PackedRing = packed, QueueSize = 64 }, pool);
@@ -74,7 +75,7 @@ public class FrontendReconnectTests
     [Fact]
     public void Reconnect_refuses_a_backend_that_lacks_a_feature_negotiated_before()
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         var first = FrontendFakeBackend.Listen(dir.Socket);
         using var frontend = VhostUserFrontend.Connect(Options(dir.Socket), pool);
@@ -103,7 +104,7 @@ public class FrontendReconnectTests
     [Fact]
     public void Server_mode_takes_the_backend_back_by_itself()
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         FrontendFakeBackend? first = null;
         var connecting = new Thread(() => first = FrontendFakeBackend.ConnectTo(dir.Socket));
@@ -144,7 +145,7 @@ public class FrontendReconnectTests
     [Fact]
     public void Server_mode_refuses_a_poorer_backend_and_keeps_listening()
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         FrontendFakeBackend? first = null;
         var connecting = new Thread(() => first = FrontendFakeBackend.ConnectTo(dir.Socket));
@@ -173,7 +174,7 @@ public class FrontendReconnectTests
     [Fact]
     public void Dispose_while_disconnected_does_not_wait_for_the_backend()
     {
-        using var dir = new FrontendTestDir();
+        using var dir = new TempSocketDir("hl-fe-");
         using Mempool pool = Pool();
         var backend = FrontendFakeBackend.Listen(dir.Socket);
         var frontend = VhostUserFrontend.Connect(Options(dir.Socket), pool);

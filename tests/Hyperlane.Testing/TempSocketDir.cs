@@ -1,11 +1,12 @@
-namespace Hyperlane.Net.Vhost.Tests;
+namespace Hyperlane.Testing;
 
 /// <summary>A private temporary directory for a test's vhost-user sockets, removed (with whatever is left in it) afterwards.</summary>
-internal sealed class SocketDir : IDisposable
+public sealed class TempSocketDir : IDisposable
 {
-    public SocketDir()
+    /// <summary>Creates the directory under the temp path, named <paramref name="prefix"/> and a random suffix.</summary>
+    public TempSocketDir(string prefix)
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "hl-nv-" + Guid.NewGuid().ToString("N")[..12]);
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), prefix + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Path);
     }
 

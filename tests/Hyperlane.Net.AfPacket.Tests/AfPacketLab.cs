@@ -100,32 +100,6 @@ internal sealed class AfPacketLab : IDisposable
     /// <summary>The UDP source port of one of our frames.</summary>
     public static ushort SourcePort(ReadOnlySpan<byte> frame) => (ushort)((frame[34] << 8) | frame[35]);
 
-    /// <summary>An mbuf chain holding <paramref name="frame"/> (several segments when it does not fit one).</summary>
-    public static Mbuf ToMbuf(Mempool pool, ReadOnlySpan<byte> frame)
-    {
-        Mbuf head = default;
-        int off = 0;
-        while (off < frame.Length)
-        {
-            Mbuf m = pool.Alloc();
-            Assert.False(m.IsNull, "mempool empty");
-            int n = Math.Min(m.Tailroom, frame.Length - off);
-            Assert.True(m.TryAppend(n, out Span<byte> tail));
-            frame.Slice(off, n).CopyTo(tail);
-            off += n;
-            if (head.IsNull)
-            {
-                head = m;
-            }
-            else
-            {
-                Assert.True(head.TryChain(m));
-            }
-        }
-
-        return head;
-    }
-
     public static byte[] ToArray(Mbuf m)
     {
         var b = new byte[m.PacketLength];

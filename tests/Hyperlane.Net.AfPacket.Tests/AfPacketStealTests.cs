@@ -52,7 +52,7 @@ public sealed class AfPacketStealTests
         Assert.True(drops >= sent, $"the ingress qdisc dropped {drops} frames, {sent} sent");
 
         // Tx goes out of the egress side, which steal does not touch.
-        lab.TransmitAll(0, [AfPacketLab.ToMbuf(lab.Pool, AfPacketLab.FrameToB(80, 4321))]);
+        lab.TransmitAll(0, [LabFrames.ToMbuf(lab.Pool, AfPacketLab.FrameToB(80, 4321))]);
         Assert.Equal(1, lab.Peer.CountReceived(TimeSpan.FromMilliseconds(300), f => AfPacketLab.IsOurs(f, AfPacketLab.MacB) && AfPacketLab.SourcePort(f) == 4321));
         Assert.Equal(0, lab.Pool.Audit().InUse);
     }

@@ -94,7 +94,7 @@ public sealed class AfPacketTests
         using var lab = AfPacketLab.Create();
         const int Count = 100;
         var frames = Enumerable.Range(0, Count).Select(i => AfPacketLab.FrameToB(64 + (i * 13), (ushort)(2000 + i))).ToList();
-        var mbufs = frames.Select(f => AfPacketLab.ToMbuf(lab.Pool, f)).ToArray();
+        var mbufs = frames.Select(f => LabFrames.ToMbuf(lab.Pool, f)).ToArray();
         lab.TransmitAll(0, mbufs);
 
         var received = new Dictionary<ushort, byte[]>();
@@ -189,7 +189,7 @@ public sealed class AfPacketTests
         Assert.True(st.RxQueues[0].Packets >= perQueue[0] && st.RxQueues[1].Packets >= perQueue[1]);
 
         // Tx on queue 1 goes out of socket 1.
-        lab.TransmitAll(1, [AfPacketLab.ToMbuf(lab.Pool, AfPacketLab.FrameToB(90, 5555))]);
+        lab.TransmitAll(1, [LabFrames.ToMbuf(lab.Pool, AfPacketLab.FrameToB(90, 5555))]);
         Assert.Equal(1, lab.Peer.CountReceived(TimeSpan.FromMilliseconds(200), f => AfPacketLab.IsOurs(f, AfPacketLab.MacB) && AfPacketLab.SourcePort(f) == 5555));
         Assert.Equal(1, lab.Port.GetStats().TxQueues[1].Packets);
     }
@@ -212,7 +212,7 @@ public sealed class AfPacketTests
 
         // Tx: a chained 9014-byte mbuf reaches the peer whole.
         var outFrame = AfPacketLab.FrameToB(9014, 9002);
-        var m = AfPacketLab.ToMbuf(lab.Pool, outFrame);
+        var m = LabFrames.ToMbuf(lab.Pool, outFrame);
         Assert.True(m.SegmentCount >= 5);
         lab.TransmitAll(0, [m]);
         byte[]? peerGot = null;
@@ -229,7 +229,7 @@ public sealed class AfPacketTests
         Assert.Equal(outFrame, peerGot);
 
         // Larger than MTU + L2 header: counted as an error and freed, never truncated onto the wire.
-        var tooBig = AfPacketLab.ToMbuf(lab.Pool, AfPacketLab.FrameToB(9100, 9003));
+        var tooBig = LabFrames.ToMbuf(lab.Pool, AfPacketLab.FrameToB(9100, 9003));
         Assert.Equal(1, lab.Port.TxBurst(0, [tooBig]));
         Assert.Equal(1, lab.Port.GetStats().TxErrors);
         Assert.Equal(0, lab.Peer.CountReceived(TimeSpan.FromMilliseconds(100), f => AfPacketLab.IsOurs(f, AfPacketLab.MacB) && AfPacketLab.SourcePort(f) == 9003));
@@ -241,8 +241,8 @@ public sealed class AfPacketTests
     {
         Requires.NetNamespaces();
         using var lab = AfPacketLab.Create(",framesz=1024", mtu: 9000);
-        var big = AfPacketLab.ToMbuf(lab.Pool, AfPacketLab.FrameToB(1200, 1));
-        var ok = AfPacketLab.ToMbuf(lab.Pool, AfPacketLab.FrameToB(900, 2));
+        var big = LabFrames.ToMbuf(lab.Pool, AfPacketLab.FrameToB(1200, 1));
+        var ok = LabFrames.ToMbuf(lab.Pool, AfPacketLab.FrameToB(900, 2));
         Assert.Equal(2, lab.Port.TxBurst(0, [big, ok]));
         var st = lab.Port.GetStats();
         Assert.Equal(1, st.TxErrors);
@@ -280,7 +280,7 @@ public sealed class AfPacketTests
         Assert.True(port.IsRemoved);
         Assert.False(lab.Port.GetLink().IsUp);
 
-        var mbufs = Enumerable.Range(0, 8).Select(i => AfPacketLab.ToMbuf(lab.Pool, AfPacketLab.FrameToB(64, (ushort)i))).ToArray();
+        var mbufs = Enumerable.Range(0, 8).Select(i => LabFrames.ToMbuf(lab.Pool, AfPacketLab.FrameToB(64, (ushort)i))).ToArray();
         Assert.Equal(0, lab.Port.TxBurst(0, mbufs));
         Span<Mbuf> rx = stackalloc Mbuf[8];
         Assert.Equal(0, lab.Port.RxBurst(0, rx));

@@ -193,7 +193,7 @@ public sealed class DpdkInteropTests
                 var tx = new Mbuf[k];
                 for (int i = 0; i < k; i++)
                 {
-                    tx[i] = TestFrames.ToMbuf(pool, frames[next + i]);
+                    tx[i] = LabFrames.ToMbuf(pool, frames[next + i]);
                 }
 
                 int taken = port.TxBurst(0, tx);

@@ -1,4 +1,5 @@
 using Hyperlane.Memory;
+using Hyperlane.Testing;
 
 namespace Hyperlane.Net.Vhost.Tests;
 
@@ -76,7 +77,7 @@ public sealed class JumboFrameTests
 
         Assert.Equal(1, n);
         Assert.True(burst[0].SegmentCount >= 5, $"{burst[0].SegmentCount} segments for 9000 bytes in 2 KiB mbufs");
-        Assert.Equal(jumbo, TestFrames.Bytes(burst[0]));
+        Assert.Equal(jumbo, LabFrames.Bytes(burst[0]));
         burst[0].Free();
     }
 }

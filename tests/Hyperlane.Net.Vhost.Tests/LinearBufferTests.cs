@@ -1,5 +1,6 @@
 using Hyperlane.Core.Ports;
 using Hyperlane.Memory;
+using Hyperlane.Testing;
 
 namespace Hyperlane.Net.Vhost.Tests;
 
@@ -68,7 +69,7 @@ public sealed class LinearBufferTests
                 for (int i = 0; i < n; i++)
                 {
                     Assert.Equal(1, burst[i].SegmentCount);
-                    received.Add(TestFrames.Bytes(burst[i]));
+                    received.Add(LabFrames.Bytes(burst[i]));
                 }
 
                 Mbuf.FreeBulk(burst.AsSpan(0, n));
@@ -96,7 +97,7 @@ public sealed class LinearBufferTests
 
         Assert.Equal(1, n);
         Assert.True(burst[0].SegmentCount >= 2);
-        Assert.Equal(frame, TestFrames.Bytes(burst[0]));
+        Assert.Equal(frame, LabFrames.Bytes(burst[0]));
         burst[0].Free();
     }
 }

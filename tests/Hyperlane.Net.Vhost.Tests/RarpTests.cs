@@ -42,10 +42,10 @@ public sealed class RarpTests
         int n = vhost.RxBurst(0, burst);
 
         Assert.True(n == 2, $"{n} packets: the RARP frame and the guest's packet expected");
-        AssertRarp(TestFrames.Bytes(burst[0]), GuestMac);
+        AssertRarp(LabFrames.Bytes(burst[0]), GuestMac);
         Assert.Equal(vhost.PortId, burst[0].Port);
         Assert.Equal(pool, burst[0].Pool);
-        Assert.Equal(frame, TestFrames.Bytes(burst[1]));
+        Assert.Equal(frame, LabFrames.Bytes(burst[1]));
         Mbuf.FreeBulk(burst.AsSpan(0, n));
         Assert.Equal(1, guest.TxUsed);
 
@@ -79,7 +79,7 @@ public sealed class RarpTests
         int n = vhost.RxBurst(0, burst);
 
         Assert.Equal(1, n);
-        AssertRarp(TestFrames.Bytes(burst[0]), mac);
+        AssertRarp(LabFrames.Bytes(burst[0]), mac);
         burst[0].Free();
         Assert.Equal(0, vhost.RxBurst(0, burst));
     }
@@ -120,7 +120,7 @@ public sealed class RarpTests
             0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0, 0, 0, 0, // target MAC, IP 0
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // padding to 60
         ];
-        Assert.Equal(expected, TestFrames.Bytes(m));
+        Assert.Equal(expected, LabFrames.Bytes(m));
         m.Free();
     }
 

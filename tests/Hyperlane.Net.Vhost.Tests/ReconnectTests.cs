@@ -1,6 +1,7 @@
 using Hyperlane.Core.Ports;
 using Hyperlane.Memory;
 using Hyperlane.Net.VirtioUser;
+using Hyperlane.Testing;
 
 namespace Hyperlane.Net.Vhost.Tests;
 
@@ -26,7 +27,7 @@ public sealed class ReconnectTests
         lab.WaitLink(pair.Virtio, false);
         Assert.False(File.Exists(lab.Socket));
         // While the backend is away, bursts take nothing and return nothing.
-        Mbuf lone = TestFrames.ToMbuf(pair.VirtioPool, TestFrames.Make(64, 0, 0, TestFrames.HostMac, pair.Virtio.MacAddress));
+        Mbuf lone = LabFrames.ToMbuf(pair.VirtioPool, TestFrames.Make(64, 0, 0, TestFrames.HostMac, pair.Virtio.MacAddress));
         int sent = pair.Virtio.TxBurst(0, [lone]);
         if (sent == 0)
         {

@@ -51,42 +51,6 @@ internal static class TestFrames
         return frames;
     }
 
-    /// <summary>An mbuf (chained over as many as needed) from <paramref name="pool"/> holding <paramref name="frame"/>.</summary>
-    public static Mbuf ToMbuf(Mempool pool, ReadOnlySpan<byte> frame)
-    {
-        Mbuf head = default;
-        int offset = 0;
-        do
-        {
-            Mbuf m = pool.Alloc();
-            Assert.False(m.IsNull, $"mempool {pool.Name} is empty");
-            int n = Math.Min(m.Tailroom, frame.Length - offset);
-            Assert.True(m.TryAppend(n, out Span<byte> data));
-            frame.Slice(offset, n).CopyTo(data);
-            offset += n;
-            if (head.IsNull)
-            {
-                head = m;
-            }
-            else
-            {
-                Assert.True(head.TryChain(m), "chain too long");
-            }
-        }
-        while (offset < frame.Length);
-
-        return head;
-    }
-
-    /// <summary>The whole packet (every segment), after checking the chain is consistent.</summary>
-    public static byte[] Bytes(Mbuf m)
-    {
-        Assert.Null(m.Validate());
-        var b = new byte[m.PacketLength];
-        Assert.Equal(b.Length, m.CopyTo(b));
-        return b;
-    }
-
     /// <summary>Asserts <paramref name="received"/> is exactly <paramref name="sent"/>, frame by frame, in order.</summary>
     public static void AssertSame(IReadOnlyList<byte[]> sent, IReadOnlyList<byte[]> received, string what)
     {

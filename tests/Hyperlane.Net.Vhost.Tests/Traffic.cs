@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Hyperlane.Core.Ports;
 using Hyperlane.Memory;
+using Hyperlane.Testing;
 
 namespace Hyperlane.Net.Vhost.Tests;
 
@@ -31,7 +32,7 @@ internal static class Traffic
                 var burst = new Mbuf[k];
                 for (int i = 0; i < k; i++)
                 {
-                    burst[i] = TestFrames.ToMbuf(txPool, frames[next + i]);
+                    burst[i] = LabFrames.ToMbuf(txPool, frames[next + i]);
                 }
 
                 sent = tx.TxBurst(txQueue, burst);
@@ -59,7 +60,7 @@ internal static class Traffic
         int n = rx.RxBurst(queue, burst);
         for (int i = 0; i < n; i++)
         {
-            into.Add(TestFrames.Bytes(burst[i]));
+            into.Add(LabFrames.Bytes(burst[i]));
             Assert.Equal(rx.PortId, burst[i].Port);
         }
 
@@ -99,7 +100,7 @@ internal static class Traffic
             var burst = new Mbuf[k];
             for (int i = 0; i < k; i++)
             {
-                burst[i] = TestFrames.ToMbuf(pool, frames[at + i]);
+                burst[i] = LabFrames.ToMbuf(pool, frames[at + i]);
             }
 
             int sent = tx.TxBurst(queue, burst);

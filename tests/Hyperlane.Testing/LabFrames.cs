@@ -1,10 +1,12 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using Hyperlane.Memory;
 using Hyperlane.Packets;
+using Xunit;
 
 namespace Hyperlane.Testing;
 
-/// <summary>The frames the lab transmits: IPv4/UDP to port 4789+1, with a magic, a sequence number and the Stopwatch time of the TxBurst call.</summary>
+/// <summary>The frames the lab transmits: IPv4/UDP to port 4789+1, with a magic, a sequence number and the Stopwatch time of the TxBurst call; and frames to and from mbufs.</summary>
 public static class LabFrames
 {
     public const int Length = 96;
@@ -47,4 +49,41 @@ public static class LabFrames
     }
 
     public static double Ms(long stopwatchTicks) => stopwatchTicks * 1000.0 / Stopwatch.Frequency;
+
+    /// <summary>An mbuf from <paramref name="pool"/> holding <paramref name="frame"/>, chained over as many as it needs (one empty mbuf for an empty frame).</summary>
+    public static Mbuf ToMbuf(Mempool pool, ReadOnlySpan<byte> frame)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        Mbuf head = default;
+        int offset = 0;
+        do
+        {
+            Mbuf m = pool.Alloc();
+            Assert.False(m.IsNull, $"mempool {pool.Name} is empty");
+            int n = Math.Min(m.Tailroom, frame.Length - offset);
+            Assert.True(m.TryAppend(n, out Span<byte> data));
+            frame.Slice(offset, n).CopyTo(data);
+            offset += n;
+            if (head.IsNull)
+            {
+                head = m;
+            }
+            else
+            {
+                Assert.True(head.TryChain(m), "chain too long");
+            }
+        }
+        while (offset < frame.Length);
+
+        return head;
+    }
+
+    /// <summary>The whole packet (every segment), after checking the chain is consistent.</summary>
+    public static byte[] Bytes(Mbuf m)
+    {
+        Assert.Null(m.Validate());
+        var b = new byte[m.PacketLength];
+        Assert.Equal(b.Length, m.CopyTo(b));
+        return b;
+    }
 }

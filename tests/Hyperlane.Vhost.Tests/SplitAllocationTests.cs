@@ -1,4 +1,5 @@
 using Hyperlane.Memory;
+using Hyperlane.Testing;
 using Hyperlane.Vhost.Queues;
 using Hyperlane.Vhost.Virtio;
 
@@ -86,7 +87,7 @@ public class SplitAllocationTests
         var packets = new Mbuf[Burst];
         for (int i = 0; i < Burst; i++)
         {
-            packets[i] = SplitPackets.ToMbuf(driver.Pool, SplitPackets.Frame(new[] { 60, 1514, 4000, 9000 }[i & 3], i));
+            packets[i] = LabFrames.ToMbuf(driver.Pool, SplitPackets.Frame(new[] { 60, 1514, 4000, 9000 }[i & 3], i));
         }
 
         int delivered = 0;

@@ -1,5 +1,6 @@
 using Hyperlane.Memory;
 using Hyperlane.Packets;
+using Hyperlane.Testing;
 using Hyperlane.Vhost.Memory;
 using Hyperlane.Vhost.Queues;
 using Hyperlane.Vhost.Virtio;
@@ -311,7 +312,7 @@ public sealed class SplitHeaderRewriteTests
             var packets = new Mbuf[2];
             Assert.Equal(1, queue.Dequeue(driver.Pool, packets));
             Mbuf m = packets[0];
-            Assert.Equal(frame, SplitPackets.Bytes(m));
+            Assert.Equal(frame, LabFrames.Bytes(m));
             Assert.Equal((lengths[i] + tailroom - 1) / tailroom, m.SegmentCount);
             Assert.Equal(MbufOffloadFlags.None, m.OffloadFlags);
             m.Free();

@@ -33,38 +33,6 @@ internal static class SplitPackets
         return bytes;
     }
 
-    /// <summary>An mbuf chain from <paramref name="pool"/> holding <paramref name="data"/>.</summary>
-    public static Mbuf ToMbuf(Mempool pool, ReadOnlySpan<byte> data)
-    {
-        Mbuf head = pool.Alloc();
-        Assert.False(head.IsNull, "pool empty");
-        Mbuf last = head;
-        while (true)
-        {
-            int n = Math.Min(last.Tailroom, data.Length);
-            Assert.True(head.TryAppend(n, out Span<byte> tail));
-            data[..n].CopyTo(tail);
-            data = data[n..];
-            if (data.IsEmpty)
-            {
-                return head;
-            }
-
-            Mbuf segment = pool.Alloc();
-            Assert.False(segment.IsNull, "pool empty");
-            Assert.True(head.TryChain(segment));
-            last = segment;
-        }
-    }
-
-    public static byte[] Bytes(Mbuf packet)
-    {
-        Assert.Null(packet.Validate());
-        var bytes = new byte[packet.PacketLength];
-        Assert.Equal(bytes.Length, packet.CopyTo(bytes));
-        return bytes;
-    }
-
     public static VirtioNetHeader ReadHeader(ReadOnlySpan<byte> bytes, int headerSize)
     {
         VirtioNetHeader header = default;

@@ -1,5 +1,6 @@
 using Hyperlane.Memory;
 using Hyperlane.Packets;
+using Hyperlane.Testing;
 using Hyperlane.Vhost.Queues;
 using Hyperlane.Vhost.Virtio;
 
@@ -20,7 +21,7 @@ public class SplitRxTests
         var packets = new Mbuf[frames.Length];
         for (int i = 0; i < frames.Length; i++)
         {
-            packets[i] = SplitPackets.ToMbuf(driver.Pool, frames[i]);
+            packets[i] = LabFrames.ToMbuf(driver.Pool, frames[i]);
         }
 
         int n = queue.Enqueue(packets);

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Hyperlane.Memory;
 using Hyperlane.Packets;
+using Hyperlane.Testing;
 using Hyperlane.Vhost.Queues;
 using Hyperlane.Vhost.Virtio;
 
@@ -37,7 +38,7 @@ public class SplitTxTests
         var list = new List<byte[]>();
         for (int i = 0; i < n; i++)
         {
-            list.Add(SplitPackets.Bytes(packets[i]));
+            list.Add(LabFrames.Bytes(packets[i]));
         }
 
         Mbuf.FreeBulk(packets.AsSpan(0, n));
@@ -228,7 +229,7 @@ public class SplitTxTests
         var packets = new Mbuf[4];
         Assert.Equal(1, queue.Dequeue(driver.Pool, packets));
         Assert.True(packets[0].SegmentCount > 1);
-        Assert.Equal(frame, SplitPackets.Bytes(packets[0]));
+        Assert.Equal(frame, LabFrames.Bytes(packets[0]));
         packets[0].Free();
         AssertNoLeak(driver);
     }
@@ -256,10 +257,10 @@ public class SplitTxTests
         Assert.Equal(1u, queue.GetBase());
         Assert.Equal(2, queue.Stats.MbufShortages);
 
-        Assert.Equal(a, SplitPackets.Bytes(packets[0]));
+        Assert.Equal(a, LabFrames.Bytes(packets[0]));
         packets[0].Free();
         Assert.Equal(1, queue.Dequeue(driver.Pool, packets));
-        Assert.Equal(b, SplitPackets.Bytes(packets[0]));
+        Assert.Equal(b, LabFrames.Bytes(packets[0]));
         packets[0].Free();
         Assert.Equal([(headB, 0u)], driver.PopUsed());
         AssertNoLeak(driver);
@@ -331,7 +332,7 @@ public class SplitTxTests
         driver.PostTx(SplitPackets.WithHeader(12, frame, header), int.MaxValue);
         var packets = new Mbuf[1];
         Assert.Equal(1, queue.Dequeue(driver.Pool, packets));
-        Assert.Equal(frame, SplitPackets.Bytes(packets[0]));
+        Assert.Equal(frame, LabFrames.Bytes(packets[0]));
         return packets[0];
     }
 

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Hyperlane.Linux;
 using Hyperlane.Linux.Unix;
 using Hyperlane.Packets;
+using Hyperlane.Testing;
 using Hyperlane.Vhost.Protocol;
 using Hyperlane.Vhost.Virtio;
 
@@ -193,19 +194,5 @@ internal sealed class RawVhostFrontend : IDisposable
 
     private void AssertAck(VhostUserRequest request) => Assert.True(ReadReply(request).U64 == 0, $"{request} was not acknowledged with success");
 
-    private VhostUserMessage ReadReply(VhostUserRequest expected)
-    {
-        Span<byte> header = buffer.AsSpan(0, VhostUserHeader.Size);
-        Socket.ReceiveExact(header, Timeout, $"the reply to {expected}");
-        uint size = MemoryMarshal.Read<VhostUserHeader>(header).PayloadSize;
-        Assert.True(size <= VhostUserMessageDecoder.MaxPayloadSize, $"reply payload size {size}");
-        Span<byte> payload = buffer.AsSpan(VhostUserHeader.Size, (int)size);
-        if (size > 0)
-        {
-            Socket.ReceiveExact(payload, Timeout, $"the reply payload to {expected}");
-        }
-
-        Assert.True(VhostUserMessageDecoder.TryDecodeReply(header, payload, 0, expected, out VhostUserMessage? reply, out _, out string? error), error);
-        return reply!;
-    }
+    private VhostUserMessage ReadReply(VhostUserRequest expected) => VhostReplies.Read(Socket, buffer, Timeout, expected);
 }

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Hyperlane.Linux;
 using Hyperlane.Linux.Unix;
+using Hyperlane.Testing;
 using Hyperlane.Vhost.Protocol;
 using Hyperlane.Vhost.Virtio;
 
@@ -137,23 +138,7 @@ internal sealed class SessionTestFrontend : IDisposable
         SetupRing((uint)ring.Index, (uint)ring.Size, ring.AvailIdx, ring.Addr(log), enable);
 
     /// <summary>Reads one reply to <paramref name="expected"/> and checks it (REPLY flag, same request, shape).</summary>
-    public VhostUserMessage ReadReply(VhostUserRequest expected)
-    {
-        Span<byte> header = _buffer.AsSpan(0, VhostUserHeader.Size);
-        Socket.ReceiveExact(header, Timeout, $"the reply to {expected}");
-        uint size = MemoryMarshal.Read<VhostUserHeader>(header).PayloadSize;
-        Assert.True(size <= VhostUserMessageDecoder.MaxPayloadSize, $"reply payload size {size}");
-        Span<byte> payload = _buffer.AsSpan(VhostUserHeader.Size, (int)size);
-        if (size > 0)
-        {
-            Socket.ReceiveExact(payload, Timeout, $"the reply payload to {expected}");
-        }
-
-        Assert.True(
-            VhostUserMessageDecoder.TryDecodeReply(header, payload, 0, expected, out VhostUserMessage? reply, out _, out string? error),
-            error);
-        return reply!;
-    }
+    public VhostUserMessage ReadReply(VhostUserRequest expected) => VhostReplies.Read(Socket, _buffer, Timeout, expected);
 
     /// <summary>Reads the acknowledgement of <paramref name="request"/> (u64: 0 success).</summary>
     public ulong ReadAck(VhostUserRequest request) => ReadReply(request).U64;

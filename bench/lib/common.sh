@@ -25,6 +25,26 @@ hlb_init_tmp() {
   HLB_TMP=$(mktemp -d /tmp/hlbench.XXXXXX)
 }
 
+# hlb_first_error MATCH SKIP FILE...: the first line of the FILEs (ANSI colours stripped) that matches
+# the case-insensitive ERE MATCH, ignoring lines that match the ERE SKIP (none when SKIP is empty); else the
+# first non-empty line; at most 300 bytes, or "no output".
+hlb_first_error() {
+  local match=$1 skip=$2 f line
+  shift 2
+  for f in "$@"; do
+    [[ -s "$f" ]] || continue
+    line=$(sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$f" | { if [[ -n $skip ]]; then grep -vE "$skip"; else cat; fi; } |
+      grep -m1 -iE "$match" || true)
+    [[ -n "$line" ]] && { printf '%s' "$line" | head -c 300; return 0; }
+  done
+  for f in "$@"; do
+    [[ -s "$f" ]] || continue
+    line=$(grep -m1 -v '^[[:space:]]*$' "$f" || true)
+    [[ -n "$line" ]] && { printf '%s' "$line" | head -c 300; return 0; }
+  done
+  printf 'no output'
+}
+
 # hlb_dpdk_prefix NAME: sets HLB_PREFIX to a unique --file-prefix (hlb_NAME_<pid>_<n>) that cleanup
 # will remove. Not for $(...): the registration must happen in this shell.
 HLB_PREFIX_SEQ=0

@@ -37,20 +37,7 @@ kio_names() {
 }
 
 # kio_first_error FILE...: the first line that looks like an error (else the first non-empty line).
-kio_first_error() {
-  local f line
-  for f in "$@"; do
-    [[ -s "$f" ]] || continue
-    line=$(sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$f" | grep -m1 -iE 'error|exception|fail|cannot|unable|no such' || true)
-    [[ -n "$line" ]] && { printf '%s' "$line" | head -c 300; return 0; }
-  done
-  for f in "$@"; do
-    [[ -s "$f" ]] || continue
-    line=$(grep -m1 -v '^[[:space:]]*$' "$f" || true)
-    [[ -n "$line" ]] && { printf '%s' "$line" | head -c 300; return 0; }
-  done
-  printf 'no output'
-}
+kio_first_error() { hlb_first_error 'error|exception|fail|cannot|unable|no such' '' "$@"; }
 
 # kio_side_ready CASE SIDE RUN DIR: writes a failed/unavailable result and returns non-zero when
 # the side cannot run at all (Hyperlane CLI not built; dpdk-testpmd missing).

@@ -55,19 +55,8 @@ vh_conditions() {
 
 # vh_first_error FILE...: the first line that looks like an error (else the first non-empty line).
 vh_first_error() {
-  local f line
-  for f in "$@"; do
-    [[ -s "$f" ]] || continue
-    line=$(sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$f" | grep -vE 'promiscuous mode|[RT]X-errors' |
-      grep -m1 -iE 'error|exception|fail|cannot|unable|no such|unhandled' || true)
-    [[ -n "$line" ]] && { printf '%s' "$line" | head -c 300; return 0; }
-  done
-  for f in "$@"; do
-    [[ -s "$f" ]] || continue
-    line=$(grep -m1 -v '^[[:space:]]*$' "$f" || true)
-    [[ -n "$line" ]] && { printf '%s' "$line" | head -c 300; return 0; }
-  done
-  printf 'no output'
+  # testpmd's own stats lines (promiscuous mode, RX-errors/TX-errors) are not errors
+  hlb_first_error 'error|exception|fail|cannot|unable|no such|unhandled' 'promiscuous mode|[RT]X-errors' "$@"
 }
 
 # vh_sleep S: sleeps S seconds in a way a signal to the suite interrupts at once (its trap runs

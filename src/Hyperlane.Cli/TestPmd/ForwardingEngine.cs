@@ -283,7 +283,7 @@ public sealed class ForwardingEngine
                     Mbuf m = burst[i];
                     m.DataLength = (ushort)template.Length;
                     m.PacketLength = (uint)template.Length;
-                    template.CopyTo(m.Data);
+                    PacketCopy.Copy(template, m.Data);
                 }
             }
             else if (!BuildMultiSegment(burst, template, lens))

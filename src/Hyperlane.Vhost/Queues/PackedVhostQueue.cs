@@ -621,7 +621,7 @@ public sealed class PackedVhostQueue : IVhostQueue
         {
             PackedSegment s = _segments[element];
             int n = (int)Math.Min((uint)destination.Length, s.Length - offset);
-            PackedGuestBytes.At(s.HostAddr + (nint)offset, n).CopyTo(destination);
+            PacketCopy.Copy(PackedGuestBytes.At(s.HostAddr + (nint)offset, n), destination);
             destination = destination[n..];
             offset += (uint)n;
             if (offset == s.Length)
@@ -639,7 +639,7 @@ public sealed class PackedVhostQueue : IVhostQueue
         {
             PackedSegment s = elements[element];
             int n = (int)Math.Min((uint)source.Length, s.Length - offset);
-            source[..n].CopyTo(PackedGuestBytes.At(s.HostAddr + (nint)offset, n));
+            PacketCopy.Copy(source[..n], PackedGuestBytes.At(s.HostAddr + (nint)offset, n));
             _log?.MarkDirty(s.GuestPhysAddr + offset, (ulong)n);
             source = source[n..];
             offset += (uint)n;

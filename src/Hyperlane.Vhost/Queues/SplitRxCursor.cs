@@ -34,7 +34,7 @@ internal struct SplitRxCursor
         if (HeaderDone < header.Length)
         {
             int n = Math.Min(header.Length - HeaderDone, destination.Length);
-            header.Slice(HeaderDone, n).CopyTo(destination);
+            PacketCopy.Copy(header.Slice(HeaderDone, n), destination);
             HeaderDone += n;
             done = n;
         }
@@ -51,7 +51,7 @@ internal struct SplitRxCursor
             }
 
             int n = Math.Min(data.Length - _segmentOffset, destination.Length - done);
-            data.Slice(_segmentOffset, n).CopyTo(destination[done..]);
+            PacketCopy.Copy(data.Slice(_segmentOffset, n), destination[done..]);
             _segmentOffset += n;
             done += n;
         }

@@ -446,7 +446,7 @@ public sealed class SplitVhostQueue : IVhostQueue
         int data = (int)length - _headerSize; // at most the fresh mbuf's tailroom
         packet.DataLength = (ushort)data;
         packet.PacketLength = (uint)data;
-        source[_headerSize..].CopyTo(packet.Data);
+        PacketCopy.Copy(source[_headerSize..], packet.Data);
         if (_txChecksum)
         {
             VirtioNetHeaderOps.ApplyTxOffloads(in header, packet);
@@ -489,7 +489,7 @@ public sealed class SplitVhostQueue : IVhostQueue
             else if (headerDone < _headerSize)
             {
                 int n = Math.Min(source.Length, _headerSize - headerDone);
-                source[..n].CopyTo(headerBytes[headerDone..]);
+                PacketCopy.Copy(source[..n], headerBytes[headerDone..]);
                 headerDone += n;
                 source = source[n..];
             }
@@ -518,7 +518,7 @@ public sealed class SplitVhostQueue : IVhostQueue
                 int at = last.DataLength;
                 last.DataLength = (ushort)(at + take);
                 packet.PacketLength += (uint)take;
-                source[..take].CopyTo(last.Data[at..]);
+                PacketCopy.Copy(source[..take], last.Data[at..]);
                 source = source[take..];
             }
         }
@@ -604,11 +604,11 @@ public sealed class SplitVhostQueue : IVhostQueue
             // left as it is, the guest's cached copy of the line stays valid (the header and the frame start on
             // different lines). Only then is it worth reading first; a buffer new to this head is written blind,
             // as a read of a line the guest just wrote would stall where a store does not.
-            headerBytes.CopyTo(target);
+            PacketCopy.Copy(headerBytes, target);
             lastAddr = desc.Addr;
         }
 
-        packet.Data.CopyTo(target[headerBytes.Length..]);
+        PacketCopy.Copy(packet.Data, target[headerBytes.Length..]);
         _log?.MarkDirty(desc.Addr, total);
         _ring.WriteUsedElem(_usedIdx++, head, total);
         _lastAvail++;

@@ -94,6 +94,16 @@ public static class Checksum
             ThrowHelper.TooShort(nameof(header), header.Length, Packets.Ipv4Header.MinLength, "An IPv4 header");
         }
 
+        if (header.Length == Packets.Ipv4Header.MinLength)
+        {
+            // The usual 20-byte header in five reads, the checksum field left out (same sum as the general path).
+            ulong sum = (ulong)MemoryMarshal.Read<uint>(header) + MemoryMarshal.Read<uint>(header[4..])
+                + MemoryMarshal.Read<ushort>(header[8..]) + MemoryMarshal.Read<uint>(header[12..])
+                + MemoryMarshal.Read<uint>(header[16..]);
+            ushort folded = Fold(sum);
+            return (ushort)~(BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(folded) : folded);
+        }
+
         return (ushort)~Ones(header[12..], Ones(header[..10]));
     }
 

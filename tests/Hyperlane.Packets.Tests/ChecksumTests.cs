@@ -23,6 +23,33 @@ public class ChecksumTests
     }
 
     [Fact]
+    public void Ipv4_header_checksum_matches_the_reference_for_random_20_byte_and_optioned_headers()
+    {
+        var random = new Random(20);
+        foreach (int length in new[] { 20, 24, 40, 60 })
+        {
+            for (int trial = 0; trial < 5000; trial++)
+            {
+                byte[] header = new byte[length];
+                random.NextBytes(header);
+                if (trial % 7 == 0)
+                {
+                    Array.Fill(header, (byte)0xFF); // sums that wrap to 0xFFFF
+                }
+                else if (trial % 11 == 0)
+                {
+                    Array.Clear(header); // and to 0
+                }
+
+                byte[] zeroed = (byte[])header.Clone();
+                zeroed[10] = 0;
+                zeroed[11] = 0;
+                Assert.Equal((ushort)~ReferenceChecksum.Sum(zeroed), Checksum.Ipv4Header(header));
+            }
+        }
+    }
+
+    [Fact]
     public void Rfc1071_example_sum()
     {
         // RFC 1071 section 3: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2.

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 
 namespace Hyperlane.Vhost.Memory;
 
@@ -100,7 +101,27 @@ public sealed class GuestMemory
     /// lies wholly inside one region.
     /// </summary>
     /// <returns><see langword="false"/> (and 0) when the range is empty, wraps, or is not wholly inside one region.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryTranslateGuestPhysical(ulong guestPhysAddr, ulong length, out nint hostAddr)
+    {
+        // The region of the last hit, checked inline (the data path translates every descriptor); any other goes
+        // to the scan. Same checks either way.
+        GuestMemoryRegion[] regions = _regions;
+        int h = _lastGuestHit;
+        if ((uint)h < (uint)regions.Length)
+        {
+            ref readonly GuestMemoryRegion r = ref regions[h];
+            if (AddressRange.Contains(r.GuestPhysAddr, r.Size, guestPhysAddr, length, out ulong offset))
+            {
+                hostAddr = HostAt(r, offset);
+                return true;
+            }
+        }
+
+        return TryTranslateGuestPhysicalScan(guestPhysAddr, length, out hostAddr);
+    }
+
+    private bool TryTranslateGuestPhysicalScan(ulong guestPhysAddr, ulong length, out nint hostAddr)
     {
         GuestMemoryRegion[] regions = _regions;
         int i = Find(regions, AddressSpace.GuestPhysical, guestPhysAddr, length, ref _lastGuestHit, out ulong offset);

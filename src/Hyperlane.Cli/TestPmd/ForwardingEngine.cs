@@ -168,43 +168,54 @@ public sealed class ForwardingEngine
                     baseline = GC.GetAllocatedBytesForCurrentThread();
                 }
 
-                for (int i = 0; i < s.Length; i++)
-                {
-                    FwdStream st = s[i];
-                    switch (st.Mode)
-                    {
-                        case ForwardMode.Io:
-                            Forward(st, rewrite: 0);
-                            break;
-                        case ForwardMode.Mac:
-                            Forward(st, rewrite: 1);
-                            break;
-                        case ForwardMode.MacSwap:
-                            Forward(st, rewrite: 2);
-                            break;
-                        case ForwardMode.RxOnly:
-                            Drain(st);
-                            break;
-                        case ForwardMode.TxOnly:
-                            Generate(st, templates[i], flowgen: false, sendOnRxPort: false);
-                            break;
-                        case ForwardMode.FlowGen:
-                            Drain(st);
-                            Generate(st, templates[i], flowgen: true, sendOnRxPort: false);
-                            break;
-                        case ForwardMode.IcmpEcho:
-                            IcmpEcho(st);
-                            break;
-                        case ForwardMode.Generator:
-                            Drain(st);
-                            Generate(st, templates[i], flowgen: false, sendOnRxPort: true);
-                            break;
-                    }
-                }
+                Pass(s);
             }
 
             AllocatedBytes = passes >= WarmupPasses ? GC.GetAllocatedBytesForCurrentThread() - baseline : -1;
             return 0;
+        }
+
+        /// <summary>
+        /// One pass over the streams. A method of its own so that it is compiled, and recompiled with profile data,
+        /// as a whole method: the loop in <see cref="Run"/> never returns, so code inlined into it would only ever
+        /// run as on-stack-replacement code.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void Pass(FwdStream[] s)
+        {
+            for (int i = 0; i < s.Length; i++)
+            {
+                FwdStream st = s[i];
+                switch (st.Mode)
+                {
+                    case ForwardMode.Io:
+                        Forward(st, rewrite: 0);
+                        break;
+                    case ForwardMode.Mac:
+                        Forward(st, rewrite: 1);
+                        break;
+                    case ForwardMode.MacSwap:
+                        Forward(st, rewrite: 2);
+                        break;
+                    case ForwardMode.RxOnly:
+                        Drain(st);
+                        break;
+                    case ForwardMode.TxOnly:
+                        Generate(st, templates[i], flowgen: false, sendOnRxPort: false);
+                        break;
+                    case ForwardMode.FlowGen:
+                        Drain(st);
+                        Generate(st, templates[i], flowgen: true, sendOnRxPort: false);
+                        break;
+                    case ForwardMode.IcmpEcho:
+                        IcmpEcho(st);
+                        break;
+                    case ForwardMode.Generator:
+                        Drain(st);
+                        Generate(st, templates[i], flowgen: false, sendOnRxPort: true);
+                        break;
+                }
+            }
         }
 
         private static void Transmit(FwdStream s, Core.Ports.EthDev port, int queue, Span<Mbuf> burst)

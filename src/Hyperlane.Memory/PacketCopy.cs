@@ -7,8 +7,8 @@ namespace Hyperlane.Memory;
 
 /// <summary>
 /// The byte copy of the data path, for the short copies it does per packet (a virtio-net header, a 64-byte frame):
-/// up to 128 bytes are moved inline with at most four overlapping vector loads and stores, with no call, as DPDK's
-/// rte_memcpy does for small sizes; longer copies go to <see cref="Span{T}.CopyTo"/>. Same contract as CopyTo:
+/// 8 to 128 bytes are moved inline with at most four overlapping loads and stores, with no call, as DPDK's
+/// rte_memcpy does for small sizes; shorter and longer copies go to <see cref="Span{T}.CopyTo"/>. Same contract as CopyTo:
 /// overlapping ranges are fine (every load comes before the first store), and a destination shorter than the
 /// source throws before anything is written.
 /// </summary>

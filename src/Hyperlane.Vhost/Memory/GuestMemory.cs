@@ -104,25 +104,6 @@ public sealed class GuestMemory
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryTranslateGuestPhysical(ulong guestPhysAddr, ulong length, out nint hostAddr)
     {
-        // The region of the last hit, checked inline (the data path translates every descriptor); any other goes
-        // to the scan. Same checks either way.
-        GuestMemoryRegion[] regions = _regions;
-        int h = _lastGuestHit;
-        if ((uint)h < (uint)regions.Length)
-        {
-            ref readonly GuestMemoryRegion r = ref regions[h];
-            if (AddressRange.Contains(r.GuestPhysAddr, r.Size, guestPhysAddr, length, out ulong offset))
-            {
-                hostAddr = HostAt(r, offset);
-                return true;
-            }
-        }
-
-        return TryTranslateGuestPhysicalScan(guestPhysAddr, length, out hostAddr);
-    }
-
-    private bool TryTranslateGuestPhysicalScan(ulong guestPhysAddr, ulong length, out nint hostAddr)
-    {
         GuestMemoryRegion[] regions = _regions;
         int i = Find(regions, AddressSpace.GuestPhysical, guestPhysAddr, length, ref _lastGuestHit, out ulong offset);
         hostAddr = i < 0 ? 0 : HostAt(regions[i], offset);
@@ -211,8 +192,10 @@ public sealed class GuestMemory
 
     /// <summary>
     /// The index of the region whose <paramref name="space"/> range wholly holds [<paramref name="address"/>, +
-    /// <paramref name="length"/>), or -1: the last hit (<paramref name="hint"/>) first, then every region in order.
+    /// <paramref name="length"/>), or -1: the last hit (<paramref name="hint"/>) first, inline (the data path
+    /// translates every descriptor), then every region in order.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Find(GuestMemoryRegion[] regions, AddressSpace space, ulong address, ulong length, ref int hint, out ulong offset)
     {
         int h = hint;
@@ -221,6 +204,11 @@ public sealed class GuestMemory
             return h;
         }
 
+        return Scan(regions, space, address, length, ref hint, out offset);
+    }
+
+    private static int Scan(GuestMemoryRegion[] regions, AddressSpace space, ulong address, ulong length, ref int hint, out ulong offset)
+    {
         for (int i = 0; i < regions.Length; i++)
         {
             if (AddressRange.Contains(Start(regions[i], space), regions[i].Size, address, length, out offset))

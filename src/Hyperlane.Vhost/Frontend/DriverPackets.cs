@@ -15,7 +15,8 @@ namespace Hyperlane.Vhost.Frontend;
 /// <para>Transmit: the header is written into the first segment's headroom when the mbuf is ours alone (reference
 /// count 1, direct, at least 12 bytes of headroom): one descriptor per segment. Otherwise (shared or external mbuf,
 /// no headroom) a separate first descriptor points at a zero header in the ring area: one extra descriptor, nothing
-/// written into the packet. Hyperlane negotiates no offload, so every transmit header is all zeros.</para>
+/// written into the packet. Hyperlane negotiates no offload, so every transmit header is zero, but for a pushed
+/// header's num_buffers, which is left as found (see <see cref="PushHeader"/>).</para>
 /// <para>Receive: each buffer is posted as [data room + headroom - 12, end of data room): the header lands in the
 /// headroom and the packet at the mbuf's default data offset (DPDK: RTE_PKTMBUF_HEADROOM - hdr_size). Further
 /// buffers of a merged packet (VIRTIO_NET_F_MRG_RXBUF) carry data from their first byte.</para>
@@ -79,11 +80,15 @@ internal static class DriverPackets
     }
 
     /// <summary>
-    /// Writes the (zero) header into the headroom of a packet <see cref="CanPush"/> accepted. With
-    /// <paramref name="checkFirst"/> (the caller expects the mbuf to have been sent before, zero header and all) the
-    /// bytes are read first and not written again when they are zero: the device read that cache line last time,
-    /// and a store would take it out of the device's cache only to write what is there. Otherwise the header is
-    /// written blind: reading a line the device just wrote would stall where a store does not.
+    /// Writes the (zero) header into the headroom of a packet <see cref="CanPush"/> accepted: flags, gso_type,
+    /// hdr_len, gso_size, csum_start and csum_offset. num_buffers (the last two bytes) is left as found, as DPDK's
+    /// virtio PMD leaves it: devices ignore it on transmit (§5.1.6.2, "unused on transmitted packets"), and an mbuf
+    /// that was a receive buffer holds the device's 1 there, which the device then finds in place, without a store
+    /// from either side, when the mbuf is posted for receive again. With <paramref name="checkFirst"/> (the caller
+    /// expects the mbuf to have been sent or received before) the bytes are read first and not written again when
+    /// they are zero: the device read that cache line last time, and a store would take it out of the device's cache
+    /// only to write what is there. Otherwise the header is written blind: reading a line the device just wrote
+    /// would stall where a store does not.
     /// </summary>
     /// <returns>True when the header was found zero (and not written).</returns>
     public static bool PushHeader(Mbuf packet, bool checkFirst)
@@ -93,12 +98,13 @@ internal static class DriverPackets
             return false;
         }
 
-        if (checkFirst && (MemoryMarshal.Read<ulong>(header) | MemoryMarshal.Read<uint>(header[8..])) == 0)
+        if (checkFirst && (MemoryMarshal.Read<ulong>(header) | MemoryMarshal.Read<ushort>(header[8..])) == 0)
         {
             return true;
         }
 
-        header.Clear();
+        MemoryMarshal.Write(header, 0UL);
+        MemoryMarshal.Write(header[8..], (ushort)0);
         return false;
     }
 

@@ -207,9 +207,10 @@ public sealed class SplitDriverQueue : DriverQueue
         ushort head = Pop();
         if (push)
         {
-            // Read the header before writing it only while that keeps paying: mbufs that only ever carry transmitted
-            // packets (a generator's) hold a zero header already, while an mbuf that was a receive buffer a moment
-            // ago has the device's header on a line the device holds, where a read stalls and a blind store does not.
+            // Read the header before writing it only while that keeps paying: mbufs that carried packets before (sent,
+            // or received from a device that, like ours and DPDK's, writes its header only where it differs) hold a
+            // zero header already, while an mbuf whose header a device just wrote has it on a line the device holds,
+            // where a read stalls and a blind store does not.
             // A score of recent finds decides, with every 16th push checked anyway to notice a change of pattern.
             bool check = _zeroHeaderScore > 0 || (++_pushProbe & 15) == 0;
             bool wasZero = DriverPackets.PushHeader(packet, check);

@@ -67,9 +67,6 @@ public sealed class SplitVhostQueue : IVhostQueue
     /// <summary>Heads taken for the packet being enqueued (merged buffers), to return them with length 0 on a fault.</summary>
     private readonly ushort[] _attemptHeads;
 
-    /// <summary>Per head (receive): the guest address of the buffer we last wrote a header into through that head.</summary>
-    private readonly ulong[] _lastRxAddr;
-
     /// <summary>Malformed chains an <see cref="Enqueue"/> call may still step over (one per packet of the burst); the next one stops it.</summary>
     private int _faultBudget;
 
@@ -95,7 +92,6 @@ public sealed class SplitVhostQueue : IVhostQueue
         _indirect = VirtioFeatures.IsSet(setup.Features, VirtioFeatures.RingIndirectDesc);
         _txChecksum = VirtioFeatures.IsSet(setup.Features, VirtioFeatures.NetCsum); // offload requests only count when negotiated (as packed)
         _attemptHeads = _mergeable ? new ushort[_size] : [];
-        _lastRxAddr = new ulong[_size];
         Index = setup.Index;
         _lastAvail = (ushort)setup.Base;
         _usedIdx = ring.ReadUsedIdx();
@@ -597,15 +593,12 @@ public sealed class SplitVhostQueue : IVhostQueue
         }
 
         Span<byte> target = SplitRingView.GuestBytes(host, (int)total);
-        ref ulong lastAddr = ref _lastRxAddr[head & (_size - 1)];
-        if (lastAddr != desc.Addr || !target[..headerBytes.Length].SequenceEqual(headerBytes))
+        if (!target[..headerBytes.Length].SequenceEqual(headerBytes))
         {
-            // The same buffer posted again at the same head usually still holds the header we wrote last time:
-            // left as it is, the guest's cached copy of the line stays valid (the header and the frame start on
-            // different lines). Only then is it worth reading first; a buffer new to this head is written blind,
-            // as a read of a line the guest just wrote would stall where a store does not.
+            // A buffer that served before usually still holds the header we wrote then (num_buffers 1, the rest
+            // zero; a driver that pushes transmit headers leaves num_buffers as DPDK's and ours do): left as it is,
+            // the guest's copy of the line stays valid and neither side stores to it (DPDK: ASSIGN_UNLESS_EQUAL).
             PacketCopy.Copy(headerBytes, target);
-            lastAddr = desc.Addr;
         }
 
         PacketCopy.Copy(packet.Data, target[headerBytes.Length..]);

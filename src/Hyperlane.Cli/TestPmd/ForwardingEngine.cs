@@ -125,6 +125,7 @@ public sealed class ForwardingEngine
         private readonly ForwardingEngine engine;
         private readonly FwdStream[] streams;
         private readonly byte[][] templates;
+        private readonly long[] flowSums;
         private readonly Mbuf[] packets;
         private readonly Mbuf[] replies;
         private readonly Mbuf[] segments;
@@ -141,9 +142,11 @@ public sealed class ForwardingEngine
             segmentLengths = [.. engine.segmentLengths];
             segments = new Mbuf[engine.burst * segmentLengths.Length];
             templates = new byte[streams.Length][];
+            flowSums = new long[streams.Length];
             for (int i = 0; i < streams.Length; i++)
             {
                 templates[i] = engine.BuildTemplate(streams[i]);
+                flowSums[i] = FlowGenHeaders.BaseSum(templates[i]);
             }
         }
 
@@ -155,7 +158,7 @@ public sealed class ForwardingEngine
             {
                 for (int i = 0; i < streams.Length; i++)
                 {
-                    Generate(streams[i], templates[i], flowgen: false, sendOnRxPort: false);
+                    Generate(streams[i], templates[i], flowSums[i], flowgen: false, sendOnRxPort: false);
                 }
             }
 
@@ -201,18 +204,18 @@ public sealed class ForwardingEngine
                         Drain(st);
                         break;
                     case ForwardMode.TxOnly:
-                        Generate(st, templates[i], flowgen: false, sendOnRxPort: false);
+                        Generate(st, templates[i], flowSums[i], flowgen: false, sendOnRxPort: false);
                         break;
                     case ForwardMode.FlowGen:
                         Drain(st);
-                        Generate(st, templates[i], flowgen: true, sendOnRxPort: false);
+                        Generate(st, templates[i], flowSums[i], flowgen: true, sendOnRxPort: false);
                         break;
                     case ForwardMode.IcmpEcho:
                         IcmpEcho(st);
                         break;
                     case ForwardMode.Generator:
                         Drain(st);
-                        Generate(st, templates[i], flowgen: false, sendOnRxPort: true);
+                        Generate(st, templates[i], flowSums[i], flowgen: false, sendOnRxPort: true);
                         break;
                 }
             }
@@ -277,7 +280,7 @@ public sealed class ForwardingEngine
             }
         }
 
-        private void Generate(FwdStream s, byte[] template, bool flowgen, bool sendOnRxPort)
+        private void Generate(FwdStream s, byte[] template, long flowSum, bool flowgen, bool sendOnRxPort)
         {
             Span<Mbuf> burst = packets;
             if (engine.pool.AllocBulk(burst) == 0)
@@ -308,7 +311,12 @@ public sealed class ForwardingEngine
             {
                 for (int i = 0; i < burst.Length; i++)
                 {
-                    SetFlow(burst[i].Data, s.NextFlow);
+                    Span<byte> frame = burst[i].Data;
+                    if (!FlowGenHeaders.TryStamp(frame, TestPmdDefaults.DestinationIp + (uint)s.NextFlow, flowSum))
+                    {
+                        SetFlow(frame, s.NextFlow);
+                    }
+
                     s.NextFlow = s.NextFlow + 1 == FlowGenFlows ? 0 : s.NextFlow + 1;
                 }
             }
@@ -457,7 +465,10 @@ public sealed class ForwardingEngine
             BinaryPrimitives.WriteUInt16BigEndian(d[4..], (ushort)mac);
         }
 
-        /// <summary>Sets the flow's destination IP and fixes the IPv4 header checksum (UDP checksum is left as built).</summary>
+        /// <summary>
+        /// Sets the flow's destination IP, fixes the IPv4 header checksum and clears the UDP checksum: the general
+        /// rewrite, for a template <see cref="FlowGenHeaders"/> does not apply to.
+        /// </summary>
         private static void SetFlow(Span<byte> frame, int flow)
         {
             if (frame.Length < EthernetHeader.Length + Ipv4Header.MinLength)

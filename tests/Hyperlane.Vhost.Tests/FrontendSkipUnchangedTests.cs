@@ -124,6 +124,39 @@ public sealed class FrontendSkipUnchangedTests
     }
 
     [Fact]
+    public void Transmit_a_packet_outside_the_memory_table_among_common_ones_is_dropped_alone_and_the_rest_go_in_order()
+    {
+        // The common packets take the fast path; the foreign one (its pool is not in the table) and the chained one
+        // leave it for the general path, which drops the first, posts the second, and hands back to the fast path.
+        using var bench = new FrontendQueueBench(false, DriverQueueRole.Transmit, 0, size: 64);
+        using Mempool foreign = Pool(16);
+        byte[][] frames = [.. Enumerable.Range(0, 6).Select(i => NumberedFrame(80 + i, i))];
+        Mbuf[] packets =
+        [
+            Packet(bench.Pool, frames[0]), Packet(bench.Pool, frames[1]), Packet(foreign, frames[2]),
+            Chained(bench.Pool, frames[3], 32), Packet(bench.Pool, frames[4]), Packet(bench.Pool, frames[5]),
+        ];
+
+        Assert.Equal(packets.Length, bench.Queue.Transmit(packets));
+        AssertNoLeak(foreign); // dropped and freed at once
+        List<FrontendDeviceBuffer> buffers = bench.PopAll();
+        Assert.Equal([frames[0], frames[1], frames[3], frames[4], frames[5]], buffers.Select(b => bench.Read(b)[HeaderSize..]));
+        Assert.Equal([1, 1, packets[3].SegmentCount, 1, 1], buffers.Select(b => b.Descs.Count)); // headers pushed, the chained one too
+        Assert.Equal(1, bench.Stats.Faults);
+        Assert.Equal(1, bench.Stats.Dropped);
+        Assert.Equal(5, bench.Stats.Packets);
+
+        foreach (FrontendDeviceBuffer b in buffers)
+        {
+            bench.Use(b, 0);
+        }
+
+        Assert.Equal(0, bench.Queue.Transmit([]));
+        Assert.Equal(0, bench.Queue.InFlight);
+        AssertNoLeak(bench.Pool);
+    }
+
+    [Fact]
     public void Transmit_garbage_in_the_headroom_of_a_fresh_queue_is_sent_as_a_zero_header_but_num_buffers()
     {
         using var bench = new FrontendQueueBench(false, DriverQueueRole.Transmit, 0, size: 64);

@@ -56,6 +56,7 @@ public sealed class SplitDriverQueue : DriverQueue
     private readonly ushort[] _availHeads;    // [avail index mod size]: the head made available there (and our copy of avail->ring)
     private readonly ulong[] _descAddr;       // per descriptor: our copy of what we last wrote to desc.addr
     private readonly ulong[] _descMeta;       // per descriptor: our copy of desc.len | flags << 32 | next << 48
+    private readonly Mbuf[] _fresh = new Mbuf[BatchSize]; // refill's bulk allocation (a field, not stackalloc: the method stays eligible for tiering)
 
     private ushort _freeHead;
     private ushort _freeTail;
@@ -169,6 +170,12 @@ public sealed class SplitDriverQueue : DriverQueue
         int taken = 0;
         for (; taken < packets.Length; taken++)
         {
+            taken += PostPushed(packets[taken..]);
+            if (taken == packets.Length)
+            {
+                break;
+            }
+
             Mbuf packet = packets[taken];
             if (packet.IsNull)
             {
@@ -200,6 +207,71 @@ public sealed class SplitDriverQueue : DriverQueue
         return taken;
     }
 
+    /// <summary>
+    /// Posts packets from the start of <paramref name="packets"/> while they take the common shape: one segment whose
+    /// header can be pushed into its headroom, inside the memory table, one descriptor each. Returns how many; the
+    /// first packet of another shape (or with no descriptor free) is left to the general path. The queue's indexes
+    /// and counters live in locals for the loop, so the only stores per packet are the header (when not already
+    /// zero), the descriptor and our two per-head records: fewer stores queued behind those on lines the device
+    /// holds lets more of the line transfers overlap.
+    /// </summary>
+    private int PostPushed(ReadOnlySpan<Mbuf> packets)
+    {
+        ushort freeHead = _freeHead;
+        int freeCount = _freeCount;
+        ushort availIdx = _availIdx;
+        int score = _zeroHeaderScore;
+        uint probe = _pushProbe;
+        long bytes = 0;
+        int n = 0;
+        for (; n < packets.Length && freeCount > 0; n++)
+        {
+            Mbuf packet = packets[n];
+            if (packet.IsNull || !packet.Next.IsNull || !DriverPackets.CanPush(packet)
+                || !_memory.Contains((ulong)(packet.BufferAddress + packet.DataOffset - DriverPackets.HeaderSize), (ulong)packet.DataLength + DriverPackets.HeaderSize))
+            {
+                break;
+            }
+
+            bytes += packet.PacketLength;
+            PushTxHeader(packet, ref score, ref probe);
+            ushort d = freeHead;
+            freeHead = _next[d];
+            freeCount--;
+            WriteDesc(d, (ulong)(packet.BufferAddress + packet.DataOffset), packet.DataLength, 0, 0);
+            _cookie[d] = packet;
+            _chainLength[d] = 1;
+            PutAvail(availIdx++, d);
+        }
+
+        _freeHead = freeHead;
+        _freeCount = freeCount;
+        _availIdx = availIdx;
+        _inFlight += n;
+        _zeroHeaderScore = score;
+        _pushProbe = probe;
+        Stats.Packets += n;
+        Stats.Bytes += bytes;
+        return n;
+    }
+
+    /// <summary>
+    /// Pushes the transmit header, reading it before writing only while that keeps paying: mbufs that carried packets
+    /// before (sent, or received from a device that, like ours and DPDK's, writes its header only where it differs)
+    /// hold a zero header already, while an mbuf whose header a device just wrote has it on a line the device holds,
+    /// where a read stalls and a blind store does not. A score of recent finds decides, with every 16th push checked
+    /// anyway to notice a change of pattern.
+    /// </summary>
+    private static void PushTxHeader(Mbuf packet, ref int score, ref uint probe)
+    {
+        bool check = score > 0 || (++probe & 15) == 0;
+        bool wasZero = DriverPackets.PushHeader(packet, check);
+        if (check)
+        {
+            score = wasZero ? Math.Min(score + 1, 16) : Math.Max(score - 4, 0);
+        }
+    }
+
     private void PostTransmit(Mbuf packet, int descriptors, bool push)
     {
         Stats.Packets++;
@@ -207,17 +279,7 @@ public sealed class SplitDriverQueue : DriverQueue
         ushort head = Pop();
         if (push)
         {
-            // Read the header before writing it only while that keeps paying: mbufs that carried packets before (sent,
-            // or received from a device that, like ours and DPDK's, writes its header only where it differs) hold a
-            // zero header already, while an mbuf whose header a device just wrote has it on a line the device holds,
-            // where a read stalls and a blind store does not.
-            // A score of recent finds decides, with every 16th push checked anyway to notice a change of pattern.
-            bool check = _zeroHeaderScore > 0 || (++_pushProbe & 15) == 0;
-            bool wasZero = DriverPackets.PushHeader(packet, check);
-            if (check)
-            {
-                _zeroHeaderScore = wasZero ? Math.Min(_zeroHeaderScore + 1, 16) : Math.Max(_zeroHeaderScore - 4, 0);
-            }
+            PushTxHeader(packet, ref _zeroHeaderScore, ref _pushProbe);
         }
 
         // Each descriptor is written once, when its successor is known; the last one without NEXT.
@@ -512,7 +574,7 @@ public sealed class SplitDriverQueue : DriverQueue
     private protected override int Refill()
     {
         Mempool pool = _pool!;
-        Span<Mbuf> fresh = stackalloc Mbuf[BatchSize];
+        Span<Mbuf> fresh = _fresh;
         ushort startAvail = _availIdx;
         int posted = 0;
         while (_freeCount > 0)
@@ -529,18 +591,7 @@ public sealed class SplitDriverQueue : DriverQueue
                 }
             }
 
-            for (int i = 0; i < chunk; i++)
-            {
-                Mbuf m = fresh[i];
-                ushort d = Pop();
-                uint len = DriverPackets.RxBufferLength(m);
-                WriteDesc(d, DriverPackets.RxBufferAddress(m), len, (ushort)VirtqDescFlags.Write, 0);
-                _cookie[d] = m;
-                _chainLength[d] = 1;
-                _bufferLength[d] = len;
-                Publish(d);
-            }
-
+            PostReceive(fresh[..chunk]);
             posted += chunk;
         }
 
@@ -552,20 +603,56 @@ public sealed class SplitDriverQueue : DriverQueue
         return posted;
     }
 
+    /// <summary>
+    /// Posts one receive buffer per mbuf of <paramref name="fresh"/> (at most the free descriptors). The queue's
+    /// indexes live in locals for the loop, so the only stores per buffer are the descriptor and our three per-head
+    /// records: fewer stores queued behind the descriptor stores, whose lines the device holds, lets more of those
+    /// line transfers overlap.
+    /// </summary>
+    private void PostReceive(ReadOnlySpan<Mbuf> fresh)
+    {
+        ushort freeHead = _freeHead;
+        ushort availIdx = _availIdx;
+        for (int i = 0; i < fresh.Length; i++)
+        {
+            Mbuf m = fresh[i];
+            ushort d = freeHead;
+            freeHead = _next[d];
+            uint len = DriverPackets.RxBufferLength(m);
+            WriteDesc(d, DriverPackets.RxBufferAddress(m), len, (ushort)VirtqDescFlags.Write, 0);
+            _cookie[d] = m;
+            _chainLength[d] = 1;
+            _bufferLength[d] = len;
+            PutAvail(availIdx++, d);
+        }
+
+        _freeHead = freeHead;
+        _freeCount -= fresh.Length;
+        _availIdx = availIdx;
+        _inFlight += fresh.Length;
+    }
+
     /// <summary>Puts <paramref name="head"/> into the available ring (not yet published).</summary>
     private void Publish(ushort head)
     {
-        // The entry is written only when it changes (DPDK's vq_update_avail_ring): with the FIFO free list and
-        // in-order completions the same head comes back to the same slot, and the device's copy of the line stays valid.
-        ref ushort entry = ref _availHeads[_availIdx & _mask];
+        PutAvail(_availIdx, head);
+        _availIdx++;
+        _inFlight++;
+    }
+
+    /// <summary>
+    /// Sets avail entry <paramref name="availIdx"/> to <paramref name="head"/>, writing it only when it changes (DPDK's
+    /// vq_update_avail_ring): with the FIFO free list and in-order completions the same head comes back to the same
+    /// slot, and the device's copy of the line stays valid.
+    /// </summary>
+    private void PutAvail(ushort availIdx, ushort head)
+    {
+        ref ushort entry = ref _availHeads[availIdx & _mask];
         if (entry != head)
         {
             entry = head;
-            _ring.WriteAvailEntry(_availIdx, head);
+            _ring.WriteAvailEntry(availIdx, head);
         }
-
-        _availIdx++;
-        _inFlight++;
     }
 
     private void PublishAndKick()

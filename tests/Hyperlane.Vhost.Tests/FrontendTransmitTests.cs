@@ -107,6 +107,37 @@ public class FrontendTransmitTests
         Assert.Equal(64, bench.Stats.Dropped);
     }
 
+    [Fact]
+    public void In_order_a_last_element_naming_the_last_buffer_completes_the_burst_without_reading_the_others()
+    {
+        // Split, in order: used->idx and the last element decide; the elements before it are not read, so garbage
+        // there is neither a fault nor a reason to keep buffers. A last element naming anything else is judged
+        // element by element (see FrontendHostileBackendTests).
+        using var bench = new FrontendQueueBench(false, DriverQueueRole.Transmit, InOrder, size: 32);
+        FrontendSplitDevice split = bench.SplitDevice!;
+        for (int round = 0; round < 10; round++)
+        {
+            Mbuf[] packets = [.. Enumerable.Range(0, 8).Select(i => Packet(bench.Pool, Frame(64 + i, round)))];
+            Assert.Equal(8, bench.Queue.Transmit(packets));
+            List<FrontendDeviceBuffer> buffers = bench.PopAll();
+            for (int i = 0; i < 7; i++)
+            {
+                split.WriteUsed((ushort)(split.UsedIdx + i), 0xFFFF, 0);
+            }
+
+            split.WriteUsed((ushort)(split.UsedIdx + 7), buffers[^1].Id, 0);
+            split.UsedIdx += 8;
+            split.PublishUsed(split.UsedIdx);
+
+            Assert.Equal(0, bench.Queue.Transmit([]));
+            Assert.Equal(0, bench.Queue.InFlight);
+            AssertNoLeak(bench.Pool);
+        }
+
+        Assert.Equal(0, bench.Stats.Faults);
+        bench.DisposeAndAssertNoLeak();
+    }
+
     [Theory]
     [InlineData(false, false)]
     [InlineData(false, true)]

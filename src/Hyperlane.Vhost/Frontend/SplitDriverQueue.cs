@@ -322,6 +322,11 @@ public sealed class SplitDriverQueue : DriverQueue
             return;
         }
 
+        if (_inOrder && TryReclaimInOrder(usedIdx, ref done))
+        {
+            return;
+        }
+
         while (_lastUsed != usedIdx)
         {
             uint id = (uint)_ring.ReadUsedElem(_lastUsed);
@@ -364,6 +369,36 @@ public sealed class SplitDriverQueue : DriverQueue
 
             _lastUsed++;
         }
+    }
+
+    /// <summary>
+    /// In order, used-&gt;idx alone says which transmit buffers are done: every one made available before it
+    /// (§2.7.10; a device may even write one element for a batch). Reads one element, the last published, and when it
+    /// names the buffer made available at that position (as a device that writes an element per buffer leaves it),
+    /// completes them all without reading the others: one line of the used ring per burst instead of one per eight
+    /// buffers. False, with nothing done, when it names anything else; the element-by-element path then judges.
+    /// </summary>
+    private bool TryReclaimInOrder(ushort usedIdx, ref MbufFreeBatch done)
+    {
+        ushort last = (ushort)(usedIdx - 1);
+        uint id = (uint)_ring.ReadUsedElem(last);
+        if (id >= _size || _availHeads[last & _mask] != id || _chainLength[id] == 0)
+        {
+            return false;
+        }
+
+        for (ushort p = _lastUsed; p != usedIdx; p++)
+        {
+            ushort head = _availHeads[p & _mask];
+            if (_chainLength[head] != 0)
+            {
+                done.Add(_cookie[head]);
+                Release(head);
+            }
+        }
+
+        _lastUsed = usedIdx;
+        return true;
     }
 
     private protected override int Harvest(Span<Mbuf> packets, ref MbufFreeBatch done)

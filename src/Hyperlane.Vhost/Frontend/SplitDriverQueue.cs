@@ -413,6 +413,12 @@ public sealed class SplitDriverQueue : DriverQueue
         int n = 0;
         while (n < packets.Length && _lastUsed != usedIdx)
         {
+            n = HarvestSingles(packets, n, usedIdx);
+            if (n == packets.Length || _lastUsed == usedIdx)
+            {
+                break;
+            }
+
             ulong element = _ring.ReadUsedElem(_lastUsed);
             uint id = (uint)element;
             uint len = (uint)(element >> 32);
@@ -463,6 +469,65 @@ public sealed class SplitDriverQueue : DriverQueue
             _lastUsed += buffers;
         }
 
+        return n;
+    }
+
+    /// <summary>
+    /// Takes used receive buffers into <paramref name="packets"/> from index <paramref name="n"/> while each is a whole
+    /// packet in one buffer that passes the checks (<see cref="CheckReceived"/>, num_buffers 1); returns the new count.
+    /// Stops at the first element that needs more (a fault, a merged packet) and leaves it to the general path. The
+    /// queue's indexes and counters live in locals for the loop (see <see cref="PostReceive"/>).
+    /// </summary>
+    private int HarvestSingles(Span<Mbuf> packets, int n, ushort usedIdx)
+    {
+        ushort lastUsed = _lastUsed;
+        ushort freeTail = _freeTail;
+        int freeCount = _freeCount;
+        int start = n;
+        long bytes = 0;
+        while (n < packets.Length && lastUsed != usedIdx)
+        {
+            ulong element = _ring.ReadUsedElem(lastUsed);
+            uint id = (uint)element;
+            uint len = (uint)(element >> 32);
+            if (CheckReceived(id, len, first: true) != DriverQueueFault.None || _chainLength[id] != 1)
+            {
+                break;
+            }
+
+            Mbuf m = _cookie[id];
+            if (_mergeable && DriverPackets.ReadNumBuffers(m) != 1)
+            {
+                break;
+            }
+
+            // Release, for a one-descriptor chain: to the tail of the free list.
+            if (freeCount == 0)
+            {
+                _freeHead = (ushort)id;
+            }
+            else
+            {
+                _next[freeTail] = (ushort)id;
+            }
+
+            freeTail = (ushort)id;
+            freeCount++;
+            _chainLength[id] = 0;
+            _cookie[id] = default;
+            DriverPackets.FinishRxHead(m, len, _port);
+            bytes += m.PacketLength;
+            packets[n++] = m;
+            lastUsed++;
+        }
+
+        int taken = n - start;
+        _lastUsed = lastUsed;
+        _freeTail = freeTail;
+        _freeCount = freeCount;
+        _inFlight -= taken;
+        Stats.Packets += taken;
+        Stats.Bytes += bytes;
         return n;
     }
 

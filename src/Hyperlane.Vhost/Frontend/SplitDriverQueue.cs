@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.Intrinsics;
 using Hyperlane.Linux;
 using Hyperlane.Memory;
 using Hyperlane.Vhost.Memory;
@@ -54,8 +55,7 @@ public sealed class SplitDriverQueue : DriverQueue
     private readonly ushort[] _chainLength;   // per head: descriptors of the chain in flight; 0 = not in flight
     private readonly uint[] _bufferLength;    // per head (receive): device-writable bytes posted
     private readonly ushort[] _availHeads;    // [avail index mod size]: the head made available there (and our copy of avail->ring)
-    private readonly ulong[] _descAddr;       // per descriptor: our copy of what we last wrote to desc.addr
-    private readonly ulong[] _descMeta;       // per descriptor: our copy of desc.len | flags << 32 | next << 48
+    private readonly Vector128<ulong>[] _descCopy; // per descriptor: our copy of what we last wrote (addr, len | flags << 32 | next << 48)
     private readonly Mbuf[] _fresh = new Mbuf[BatchSize]; // refill's bulk allocation (a field, not stackalloc: the method stays eligible for tiering)
 
     private ushort _freeHead;
@@ -109,8 +109,7 @@ public sealed class SplitDriverQueue : DriverQueue
         _chainLength = new ushort[size];
         _bufferLength = new uint[size];
         _availHeads = new ushort[size];
-        _descAddr = new ulong[size];
-        _descMeta = new ulong[size];
+        _descCopy = new Vector128<ulong>[size];
         RingAddress = new VhostVringAddr((uint)setup.VringIndex, 0, (ulong)_descAddress, (ulong)_usedAddress, (ulong)_availAddress, 0);
 
         KickFd = new EventFd();
@@ -778,12 +777,14 @@ public sealed class SplitDriverQueue : DriverQueue
     /// </summary>
     private void WriteDesc(ushort index, ulong addr, uint len, ushort flags, ushort next)
     {
-        ulong meta = len | ((ulong)flags << 32) | ((ulong)next << 48);
-        if (_descAddr[index] != addr || _descMeta[index] != meta)
+        // One 16-byte store for the descriptor and one for our copy: half the store-buffer entries of two 8-byte
+        // halves each, so more of a burst's descriptor stores (whose lines the device holds) are in flight at once.
+        var value = Vector128.Create(addr, len | ((ulong)flags << 32) | ((ulong)next << 48));
+        ref Vector128<ulong> copy = ref _descCopy[index];
+        if (copy != value)
         {
-            _ring.WriteDesc(index, addr, len, flags, next);
-            _descAddr[index] = addr;
-            _descMeta[index] = meta;
+            _ring.WriteDesc(index, value);
+            copy = value;
         }
     }
 
@@ -868,8 +869,7 @@ public sealed class SplitDriverQueue : DriverQueue
         }
 
         Array.Clear(_availHeads); // our copies of the rings just cleared
-        Array.Clear(_descAddr);
-        Array.Clear(_descMeta);
+        Array.Clear(_descCopy);
         _freeHead = 0;
         _freeTail = (ushort)(Size - 1);
         _freeCount = Size;

@@ -21,7 +21,7 @@ public static class FlowGenHeaders
     private const int UdpChecksumAt = IpAt + Ipv4Header.MinLength + 6;
 
     /// <summary>
-    /// The one's-complement sum (unfolded) of the template's IPv4 header words other than the checksum and the
+    /// The one's-complement sum (folded) of the template's IPv4 header words other than the checksum and the
     /// destination, or -1 when the template is not Ethernet + a 20-byte IPv4 header + UDP (then the caller rewrites
     /// each packet the general way).
     /// </summary>
@@ -35,16 +35,7 @@ public static class FlowGenHeaders
             return -1;
         }
 
-        long sum = 0;
-        for (int at = IpAt; at < IpAt + Ipv4Header.MinLength; at += 2)
-        {
-            if (at != ChecksumAt && at != DestinationAt && at != DestinationAt + 2)
-            {
-                sum += BinaryPrimitives.ReadUInt16BigEndian(template[at..]);
-            }
-        }
-
-        return sum;
+        return Checksum.Ones(template[IpAt..ChecksumAt], Checksum.Ones(template[(ChecksumAt + 2)..DestinationAt]));
     }
 
     /// <summary>
@@ -60,7 +51,7 @@ public static class FlowGenHeaders
             return false;
         }
 
-        // At most seven words of the template plus two: no overflow of 32 bits, two folds reach 16.
+        // A folded sum plus two words: no overflow of 32 bits, two folds reach 16.
         uint sum = (uint)baseSum + (destination >> 16) + (destination & 0xFFFF);
         sum = (sum & 0xFFFF) + (sum >> 16);
         sum += sum >> 16;

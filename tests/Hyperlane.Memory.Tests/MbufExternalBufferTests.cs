@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Hyperlane.Testing;
 
 namespace Hyperlane.Memory.Tests;
 
@@ -140,13 +141,13 @@ public sealed unsafe class MbufExternalBufferTests : IDisposable
     {
         // Warm-up: JIT and type loading of the release path.
         RoundTrip();
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        long before = ThreadAllocations.Baseline();
         for (int i = 0; i < 100; i++)
         {
             RoundTrip();
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, ThreadAllocations.Since(before));
         Assert.Equal(101, releaser.Releases);
 
         void RoundTrip()

@@ -1,3 +1,5 @@
+using Hyperlane.Testing;
+
 namespace Hyperlane.Memory.Tests;
 
 /// <summary>The mbuf data path (AllocBulk + FreeBulk) allocates no managed memory (DESIGN.md, Code habits).</summary>
@@ -20,9 +22,9 @@ public class MempoolAllocationTests
             try
             {
                 Exercise(pool, burst, 100_000); // warm-up: JIT, tiering, the lcore cache
-                long before = GC.GetAllocatedBytesForCurrentThread();
+                long before = ThreadAllocations.Baseline();
                 Exercise(pool, burst, 1_000_000);
-                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                allocated = ThreadAllocations.Since(before);
                 pool.FlushCurrentLcoreCache();
                 audit = pool.Audit();
             }

@@ -1,3 +1,5 @@
+using Hyperlane.Testing;
+
 namespace Hyperlane.Memory.Tests;
 
 /// <summary>The data path of <see cref="Ring{T}"/> allocates nothing.</summary>
@@ -15,9 +17,9 @@ public class RingAllocationTests
         var dst16 = new RingTestItem[5];
 
         Exercise(ring, ring16, src, dst, src16, dst16, 100_000); // warm-up: JIT, tiering
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        long before = ThreadAllocations.Baseline();
         Exercise(ring, ring16, src, dst, src16, dst16, 1_000_000);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = ThreadAllocations.Since(before);
 
         Assert.Equal(0, allocated);
         Assert.True(ring.IsEmpty);

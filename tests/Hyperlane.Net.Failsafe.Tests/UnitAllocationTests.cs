@@ -1,4 +1,5 @@
 using Hyperlane.Memory;
+using Hyperlane.Testing;
 
 namespace Hyperlane.Net.Failsafe.Tests;
 
@@ -42,9 +43,9 @@ public class UnitAllocationTests
         {
             var burst = new Mbuf[Burst];
             long warm = Forward(fs, burst, WarmUp);
-            long before = GC.GetAllocatedBytesForCurrentThread();
+            long before = ThreadAllocations.Baseline();
             long forwarded = Forward(fs, burst, Packets);
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            long allocated = ThreadAllocations.Since(before);
             return (warm, forwarded, allocated);
         });
 
@@ -90,9 +91,9 @@ public class UnitAllocationTests
 
             var burst = new Mbuf[Burst];
             long warm = Forward(fs, burst, WarmUp);
-            long before = GC.GetAllocatedBytesForCurrentThread();
+            long before = ThreadAllocations.Baseline();
             long forwarded = Forward(fs, burst, Packets);
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            long allocated = ThreadAllocations.Since(before);
 
             long drained = 0;
             int n;

@@ -62,9 +62,9 @@ public sealed class TapZeroAllocationTests
         }
 
         Assert.True(Loop(5_000) > 0);
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        long before = ThreadAllocations.Baseline();
         long got = Loop(100_000);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = ThreadAllocations.Since(before);
         Assert.Equal(0, allocated);
         Assert.True(got >= 90_000, $"only {got} of 100000 came back");
     }

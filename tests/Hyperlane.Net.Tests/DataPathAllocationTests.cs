@@ -95,9 +95,9 @@ public class DataPathAllocationTests
             var burst = new Mbuf[Burst];
 
             long warm = ForwardPair(p0, p1, burst, WarmUp);
-            long before = GC.GetAllocatedBytesForCurrentThread();
+            long before = ThreadAllocations.Baseline();
             long forwarded = ForwardPair(p0, p1, burst, Packets);
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            long allocated = ThreadAllocations.Since(before);
 
             long drained = 0;
             while (true)
@@ -144,9 +144,9 @@ public class DataPathAllocationTests
         {
             var burst = new Mbuf[Burst];
             long warm = ForwardNull(null0, null1, burst, WarmUp);
-            long before = GC.GetAllocatedBytesForCurrentThread();
+            long before = ThreadAllocations.Baseline();
             long forwarded = ForwardNull(null0, null1, burst, Packets);
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            long allocated = ThreadAllocations.Since(before);
             return (warm, forwarded, allocated);
         });
 

@@ -33,14 +33,10 @@ public sealed class ZeroAllocationTests
                 long warm = Move(pair.Virtio, pair.VirtioPool, pair.Vhost, TestFrames.HostMac, guestMac, tx, rx, WarmUp)
                     + Move(pair.Vhost, pair.VhostTxPool, pair.Virtio, guestMac, TestFrames.HostMac, tx, rx, WarmUp);
 
-                // Retire this thread's allocation context now: from here on it allocates nothing, so a GC started
-                // by another thread cannot add its unused rest to the count.
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-                long before = GC.GetAllocatedBytesForCurrentThread();
+                long before = ThreadAllocations.Baseline();
                 long up = Move(pair.Virtio, pair.VirtioPool, pair.Vhost, TestFrames.HostMac, guestMac, tx, rx, Packets);
                 long down = Move(pair.Vhost, pair.VhostTxPool, pair.Virtio, guestMac, TestFrames.HostMac, tx, rx, Packets);
-                long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                long allocated = ThreadAllocations.Since(before);
                 pair.VirtioPool.FlushCurrentLcoreCache();
                 pair.VhostRxPool.FlushCurrentLcoreCache();
                 pair.VhostTxPool.FlushCurrentLcoreCache();

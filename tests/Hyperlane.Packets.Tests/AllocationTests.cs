@@ -1,4 +1,5 @@
 using Hyperlane.Packets;
+using Hyperlane.Testing;
 
 namespace Hyperlane.Packets.Tests;
 
@@ -25,13 +26,13 @@ public class AllocationTests
             sink += RunAll(frame, src6, dst6, i);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        long before = ThreadAllocations.Baseline();
         for (int i = 0; i < Iterations; i++)
         {
             sink += RunAll(frame, src6, dst6, i);
         }
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = ThreadAllocations.Since(before);
         Assert.Equal(0, allocated);
         Assert.NotEqual(0, sink);
     }

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Hyperlane.Linux;
 using Hyperlane.Linux.Unix;
 using Hyperlane.Memory;
+using Hyperlane.Testing;
 using Hyperlane.Vhost.Protocol;
 using Hyperlane.Vhost.Queues;
 using Hyperlane.Vhost.Session;
@@ -58,7 +59,7 @@ public class SessionRetireTests
             slot.Exit();
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        long before = ThreadAllocations.Baseline();
         for (int i = 0; i < 10_000; i++)
         {
             if (slot.TryEnter(out IVhostQueue? q))
@@ -68,7 +69,7 @@ public class SessionRetireTests
             }
         }
 
-        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+        Assert.Equal(0, ThreadAllocations.Since(before));
     }
 
     [Fact]

@@ -26,14 +26,13 @@ internal static class SessionWait
     public static void AssertUntil(Func<bool> condition, string what, TimeSpan? timeout = null) =>
         Assert.True(Until(condition, timeout), $"timed out waiting for {what}");
 
-    /// <summary>The number of open fds of this process.</summary>
-    public static int OpenFds() => Directory.GetFiles("/proc/self/fd").Length;
-
     /// <summary>
-    /// The open fds before and after <paramref name="action"/>, with the GC suspended meanwhile: a SafeFd finalizer would
-    /// otherwise close a leaked fd and hide the leak.
+    /// The fds that <paramref name="action"/> left open: open after it and not before (by number and target), as
+    /// "fd N -> target". The GC is suspended meanwhile: a SafeFd finalizer would otherwise close a leaked fd and hide
+    /// the leak. Comparing sets rather than counts keeps an fd that something else closes meanwhile (a previous test's
+    /// thread finishing its teardown) from hiding a leak or failing the test.
     /// </summary>
-    public static (int Before, int After) FdsAround(Action action)
+    public static IReadOnlyList<string> FdsLeftOpenBy(Action action)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
@@ -41,15 +40,37 @@ internal static class SessionWait
         Assert.True(GC.TryStartNoGCRegion(200L << 20), "could not suspend the GC for the count");
         try
         {
-            int before = OpenFds();
+            HashSet<string> before = [.. Fds()];
             action();
-            return (before, OpenFds());
+            return [.. Fds().Where(fd => !before.Contains(fd))];
         }
         finally
         {
             if (System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
             {
                 GC.EndNoGCRegion();
+            }
+        }
+    }
+
+    /// <summary>This process's open fds as "fd N -> target"; an fd closed while listing is left out.</summary>
+    private static IEnumerable<string> Fds()
+    {
+        foreach (string path in Directory.GetFiles("/proc/self/fd"))
+        {
+            string? target;
+            try
+            {
+                target = new FileInfo(path).LinkTarget;
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            if (target is not null)
+            {
+                yield return $"fd {Path.GetFileName(path)} -> {target}";
             }
         }
     }

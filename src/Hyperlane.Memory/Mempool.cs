@@ -344,8 +344,11 @@ public sealed unsafe class Mempool : IDisposable
     /// <summary>Frees whole packets, returning segments to their pools in batches.</summary>
     internal static void FreePackets(ReadOnlySpan<Mbuf> packets)
     {
-        const int Batch = 64;
-        nint* pending = stackalloc nint[Batch];
+        // The batch is an inline array, not stackalloc: a method with stackalloc and a loop is compiled without tiering
+        // or profile data.
+        const int Batch = FreeBatch.Length;
+        Unsafe.SkipInit(out FreeBatch batch);
+        nint* pending = (nint*)Unsafe.AsPointer(ref batch[0]);
         int count = 0;
         Mempool? pool = null;
         ushort poolId = 0;
@@ -381,6 +384,15 @@ public sealed unsafe class Mempool : IDisposable
         {
             pool!.PutBulk(new ReadOnlySpan<nint>(pending, count));
         }
+    }
+
+    /// <summary>The mbufs <see cref="FreePackets"/> gathers for one pool before putting them back together.</summary>
+    [InlineArray(Length)]
+    private struct FreeBatch
+    {
+        public const int Length = 64;
+
+        private nint _first;
     }
 
     private static void DetachExternal(MbufHeader* m)

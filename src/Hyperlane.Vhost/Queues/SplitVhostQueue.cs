@@ -67,6 +67,9 @@ public sealed class SplitVhostQueue : IVhostQueue
     /// <summary>Heads taken for the packet being enqueued (merged buffers), to return them with length 0 on a fault.</summary>
     private readonly ushort[] _attemptHeads;
 
+    /// <summary>The heads <see cref="PrefetchChains"/> reads, at most this many per burst.</summary>
+    private readonly ushort[] _prefetchHeads = new ushort[64];
+
     /// <summary>Malformed chains an <see cref="Enqueue"/> call may still step over (one per packet of the burst); the next one stops it.</summary>
     private int _faultBudget;
 
@@ -334,9 +337,10 @@ public sealed class SplitVhostQueue : IVhostQueue
     /// </summary>
     private void PrefetchChains(uint count)
     {
-        const int MaxHints = 64;
-        int n = (int)Math.Min(count, MaxHints);
-        Span<ushort> heads = stackalloc ushort[MaxHints];
+        // The heads go in a field, not stackalloc: a method with stackalloc and a loop is compiled without tiering
+        // or profile data.
+        Span<ushort> heads = _prefetchHeads;
+        int n = (int)Math.Min(count, (uint)heads.Length);
         SplitDescTableView table = _ring.DescTable;
         for (int k = 0; k < n; k++)
         {

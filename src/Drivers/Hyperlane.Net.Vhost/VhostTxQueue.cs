@@ -26,9 +26,10 @@ internal sealed class VhostTxQueue(int queueId, int descriptors, VhostQueueSlot 
         int n;
         try
         {
-            VhostQueueStats s = q.Stats;
+            var split = q as SplitVhostQueue; // called directly, as in VhostRxQueue.Receive
+            VhostQueueStats s = split is not null ? split.Stats : q.Stats;
             long sent = s.Packets, bytes = s.Bytes, dropped = s.Dropped;
-            n = q.Enqueue(packets);
+            n = split is not null ? split.Enqueue(packets) : q.Enqueue(packets);
             Counters.Packets += s.Packets - sent;
             Counters.Bytes += s.Bytes - bytes;
             // The ring counts as dropped every packet it did not deliver: too long for the guest's buffers (taken

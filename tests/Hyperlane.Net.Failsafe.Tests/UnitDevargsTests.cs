@@ -78,6 +78,15 @@ public class UnitDevargsTests
         Assert.Equal(1, Unit.XStat(fs, "fs_tx_switches"));
         Assert.Equal((long)SubDeviceState.Started, Unit.XStat(fs, "fs_sub0_state"));
         Assert.Equal(0, Unit.XStat(fs, "fs_removals"));
+
+        // A reset zeroes the counters, as DPDK's xstats_reset does; the states are not counts and stay.
+        fs.ResetStats();
+        Assert.Equal(0, Unit.XStat(fs, "fs_tx_switches"));
+        Assert.Equal(0, Unit.XStat(fs, "fs_source_errors"));
+        Assert.Equal(0, Unit.XStat(fs, "fs_probe_failures"));
+        Assert.Equal(0, Unit.XStat(fs, "fs_tx_subdevice"));
+        Assert.Equal((long)SubDeviceState.Started, Unit.XStat(fs, "fs_sub0_state"));
+        Assert.Equal(1, fs.TxSwitches); // the property counts since probe
     }
 
     [Fact]

@@ -31,6 +31,7 @@ public sealed class AfPacketEthDev : EthDev, IKernelInterfacePort
     private volatile bool carrier;
     private volatile int maxFrameLength;
     private long missedBaseline;
+    private readonly XStatBaseline xstatBaseline = new();
 
     internal AfPacketEthDev(string name, AfPacketOptions options, int ifIndex, PacketSocket[] sockets, RtNetlink netlink, MacAddress mac, int fanoutGroup)
         : base(name, AfPacketDriver.DriverName, mac)
@@ -155,14 +156,24 @@ public sealed class AfPacketEthDev : EthDev, IKernelInterfacePort
         return stats with { RxMissed = stats.RxMissed + missed };
     }
 
-    protected override void OnResetStats() => missedBaseline = PollMissed();
-
-    protected override void OnAddXStats(List<XStat> xstats)
+    protected override void OnResetStats()
     {
+        missedBaseline = PollMissed();
+        xstatBaseline.Capture(RawXStats());
+    }
+
+    protected override void OnAddXStats(List<XStat> xstats) => xstatBaseline.AddSince(xstats, RawXStats());
+
+    /// <summary>The per-socket kernel drops as they grew since probe (<see cref="OnAddXStats"/> subtracts the last reset).</summary>
+    private List<XStat> RawXStats()
+    {
+        var xstats = new List<XStat>(sockets.Length);
         for (int i = 0; i < sockets.Length; i++)
         {
             xstats.Add(new(string.Create(CultureInfo.InvariantCulture, $"rx_q{i}_kernel_drops"), sockets[i].Drops));
         }
+
+        return xstats;
     }
 
     protected override void OnClose()

@@ -64,6 +64,7 @@ public sealed partial class FailsafeEthDev : EthDev
     // Stats of sub-devices that are gone (or were reconfigured), and the point of the last ResetStats.
     private EthStats accumulated = new();
     private EthStats resetBaseline = new();
+    private readonly XStatBaseline xstatBaseline = new();
 
     private long probeFailures;
     private long sourceErrors;
@@ -261,21 +262,32 @@ public sealed partial class FailsafeEthDev : EthDev
     /// <summary>Stats of the sub-devices that are gone plus the live ones, so they never go backwards.</summary>
     protected override EthStats OnAdjustStats(EthStats stats) => StatsMath.Subtract(RawTotal(), resetBaseline);
 
-    protected override void OnResetStats() => resetBaseline = RawTotal();
+    protected override void OnResetStats()
+    {
+        resetBaseline = RawTotal();
+        xstatBaseline.Capture(RawCounterXStats());
+    }
 
+    /// <summary>The event counters count from the last reset, as DPDK's xstats_reset leaves them; the states do not reset.</summary>
     protected override void OnAddXStats(List<XStat> xstats)
     {
         xstats.Add(new("fs_tx_subdevice", TxSubDeviceIndex));
-        xstats.Add(new("fs_tx_switches", TxSwitches));
-        xstats.Add(new("fs_removals", Removals));
-        xstats.Add(new("fs_probe_failures", ProbeFailures));
-        xstats.Add(new("fs_source_errors", SourceErrors));
-        xstats.Add(new("fs_operation_failures", Interlocked.Read(ref operationFailures)));
+        xstatBaseline.AddSince(xstats, RawCounterXStats());
         foreach (var s in subs)
         {
             xstats.Add(new(string.Create(CultureInfo.InvariantCulture, $"fs_sub{s.Index}_state"), (long)s.State));
         }
     }
+
+    /// <summary>The event counters as they grew since probe.</summary>
+    private XStat[] RawCounterXStats() =>
+    [
+        new("fs_tx_switches", TxSwitches),
+        new("fs_removals", Removals),
+        new("fs_probe_failures", ProbeFailures),
+        new("fs_source_errors", SourceErrors),
+        new("fs_operation_failures", Interlocked.Read(ref operationFailures)),
+    ];
 
     private EthStats RawTotal()
     {

@@ -54,6 +54,7 @@ public sealed class PackedDriverQueue : DriverQueue
     private readonly bool _fifoCompletion; // in-order transmit: batches complete everything before them
 
     private readonly Mbuf[] _cookie;        // per ID: the packet (transmit) or the posted mbuf (receive)
+    private readonly Mbuf[] _fresh = new Mbuf[BatchSize]; // refill's bulk allocation (a field, not stackalloc: the method stays eligible for tiering)
     private readonly ushort[] _descCount;   // per ID: descriptors of the buffer in flight; 0 = not in flight
     private readonly uint[] _bufferLength;  // per ID (receive): device-writable bytes posted
     private readonly ushort[] _headSlot;    // per ID: the slot of the buffer's first descriptor
@@ -543,7 +544,7 @@ public sealed class PackedDriverQueue : DriverQueue
     private protected override int Refill()
     {
         Mempool pool = _pool!;
-        Span<Mbuf> fresh = stackalloc Mbuf[BatchSize];
+        Span<Mbuf> fresh = _fresh;
         int posted = 0;
         while (_freeSlots > 0)
         {

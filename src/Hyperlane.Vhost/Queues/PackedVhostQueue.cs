@@ -125,6 +125,9 @@ public sealed class PackedVhostQueue : IVhostQueue
     /// <summary>Transmit: the mbufs of the packet being built.</summary>
     private readonly Mbuf[] _mbufScratch = new Mbuf[Mbuf.MaxSegments];
 
+    /// <summary>Dequeue's copy of a virtio-net header (a field, not stackalloc: the method stays eligible for tiering).</summary>
+    private readonly byte[] _headerScratch = new byte[VirtioNetHeader.Size];
+
     /// <summary>Receive: the chains a packet took, in order (published once it is complete).</summary>
     private readonly PackedUsedElement[] _packetBuffers;
 
@@ -283,8 +286,7 @@ public sealed class PackedVhostQueue : IVhostQueue
         }
 
         Span<Mbuf> mbufs = _mbufScratch;
-        Span<byte> header = stackalloc byte[VirtioNetHeader.Size];
-        header = header[.._headerLength];
+        Span<byte> header = _headerScratch.AsSpan(0, _headerLength);
         ulong maxLength = (ulong)_headerLength + Mbuf.MaxPacketLength;
         int count = 0;
         int budget = _size;

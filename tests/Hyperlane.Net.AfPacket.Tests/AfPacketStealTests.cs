@@ -165,13 +165,15 @@ public sealed class AfPacketStealTests
         var first = Assert.IsType<AfPacketEthDev>(ns.Run(() => runtime.Vdev.Probe("net_af_packet0,iface=" + a + ",steal=1").Ports[0]));
         var stolen = Snapshot(ns, a);
 
-        int fdsBefore = Directory.GetFiles("/proc/self/fd").Length;
-        var ex = Assert.Throws<DeviceException>(() => ns.Run(() => runtime.Vdev.Probe("net_af_packet1,iface=" + a + ",steal=1")));
+        DeviceException? ex = null;
+        IReadOnlyList<string> leftOpen = OpenFds.LeftOpenBy(
+            () => ex = Assert.Throws<DeviceException>(() => ns.Run(() => runtime.Vdev.Probe("net_af_packet1,iface=" + a + ",steal=1"))));
+        Assert.NotNull(ex);
         Assert.Equal("net_af_packet1", ex.DeviceName);
         Assert.StartsWith($"net_af_packet1: steal=1: {a} is already stolen: its ingress priority 175 holds a ", ex.Message, StringComparison.Ordinal);
         Assert.Contains($"'tc filter del dev {a} ingress pref 175'", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', ex.Message);
-        Assert.Equal(fdsBefore, Directory.GetFiles("/proc/self/fd").Length);
+        Assert.Empty(leftOpen);
         Assert.Single(runtime.Ports.All);
         Assert.Equal(stolen, Snapshot(ns, a)); // the refused probe changed nothing
         Assert.True(first.IsStealing);

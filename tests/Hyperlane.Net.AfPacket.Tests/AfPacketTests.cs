@@ -9,8 +9,8 @@ namespace Hyperlane.Net.AfPacket.Tests;
 
 /// <summary>
 /// net_af_packet against a real veth pair in a namespace of its own. One collection (with
-/// <see cref="AfPacketStealTests"/>): the tests run one after another (the devargs tests count the
-/// process's open descriptors).
+/// <see cref="AfPacketStealTests"/>), run alone: the tests count the process's open descriptors, which
+/// tests running beside them would move.
 /// </summary>
 [Collection(Collection)]
 public sealed class AfPacketTests
@@ -440,3 +440,7 @@ public sealed class AfPacketTests
         Assert.Equal(0, allocated);
     }
 }
+
+/// <summary>The kernel-lab collection runs with no other test of this assembly beside it (see <see cref="AfPacketTests"/>).</summary>
+[CollectionDefinition(AfPacketTests.Collection, DisableParallelization = true)]
+public sealed class AfPacketLabCollection;

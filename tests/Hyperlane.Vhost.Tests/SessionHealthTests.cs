@@ -1,4 +1,5 @@
 using Hyperlane.Memory;
+using Hyperlane.Testing;
 using Hyperlane.Vhost.Protocol;
 using Hyperlane.Vhost.Queues;
 
@@ -57,7 +58,7 @@ public class SessionHealthTests
             Assert.NotEqual(0UL, fe.ReadAck(VhostUserRequest.GetInflightFd));
         }
 
-        IReadOnlyList<string> leftOpen = SessionWait.FdsLeftOpenBy(() =>
+        IReadOnlyList<string> leftOpen = OpenFds.LeftOpenBy(() =>
         {
             for (int i = 0; i < 2000; i++)
             {

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Hyperlane.Linux;
+using Hyperlane.Testing;
 using Hyperlane.Vhost.Protocol;
 using Hyperlane.Vhost.Virtio;
 
@@ -221,7 +222,7 @@ public class SessionHostileTests
         // Warm up once (the runtime opens some descriptors lazily), then compare the open fds before and after. Every
         // fd must be closed when the drop happens.
         RunAll(h, guest);
-        Assert.Empty(SessionWait.FdsLeftOpenBy(() => RunAll(h, guest)));
+        Assert.Empty(OpenFds.LeftOpenBy(() => RunAll(h, guest)));
         Assert.Equal(2 * Cases.Count, h.Counters.ConnectionsDroppedForErrors);
         Assert.Equal(1, SessionWait.Mappings(guest.Name));
     }

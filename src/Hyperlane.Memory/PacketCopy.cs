@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Hyperlane.Memory;
 
@@ -71,6 +72,78 @@ public static class PacketCopy
         }
 
         source.CopyTo(destination);
+    }
+
+    /// <summary>
+    /// Copies <paramref name="source"/> to the start of <paramref name="destination"/>, writing each whole 64-byte
+    /// cache line of the destination with non-temporal (streaming) stores and the partial lines at either end with
+    /// ordinary ones. For data that another core reads next and this one does not: a streaming store does not fetch
+    /// the line first, so it does not wait while another core's cached copy of it is invalidated. Streaming stores are
+    /// weakly ordered: call <see cref="StreamingFence"/> before the store that tells the reader the data is there.
+    /// The ranges must not overlap. Where AVX is missing, or no whole line is written, this is <see cref="Copy"/>.
+    /// Returns whether any streaming store was issued.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <paramref name="source"/>.</exception>
+    public static unsafe bool CopyStreaming(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        const int Line = 64;
+        int n = source.Length;
+        if (n > destination.Length)
+        {
+            ThrowDestinationTooShort(nameof(destination));
+        }
+
+        if (n < Line || !Avx.IsSupported)
+        {
+            Copy(source, destination);
+            return false;
+        }
+
+        fixed (byte* s = source)
+        fixed (byte* d = destination)
+        {
+            int head = (int)(((nuint)Line - ((nuint)d & (Line - 1))) & (Line - 1));
+            int lines = (n - head) / Line;
+            if (lines == 0)
+            {
+                Copy(source, destination);
+                return false;
+            }
+
+            if (head != 0)
+            {
+                Copy(source[..head], destination);
+            }
+
+            byte* from = s + head;
+            byte* to = d + head;
+            for (int i = 0; i < lines; i++, from += Line, to += Line)
+            {
+                Avx.StoreAlignedNonTemporal(to, Avx.LoadVector256(from));
+                Avx.StoreAlignedNonTemporal(to + 32, Avx.LoadVector256(from + 32));
+            }
+
+            int done = head + (lines * Line);
+            if (done < n)
+            {
+                Copy(source[done..], destination[done..]);
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Orders the streaming stores of <see cref="CopyStreaming"/> before every later store (SFENCE), so a reader that
+    /// sees the later store (an index, a flag) also sees the data.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StreamingFence()
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.StoreFence();
+        }
     }
 
     [DoesNotReturn]

@@ -110,6 +110,9 @@ internal sealed class SplitRingDriver : IDisposable
 
     public Mempool Pool { get; }
 
+    /// <summary>Bytes past a 64-byte boundary at which each posted buffer starts (0: on the boundary).</summary>
+    public int BufferOffset { get; init; }
+
     /// <summary>The driver's avail->idx (what it last published).</summary>
     public ushort AvailIdx { get; private set; }
 
@@ -328,7 +331,7 @@ internal sealed class SplitRingDriver : IDisposable
         int offset = 0;
         for (int i = 0; i < lengths.Length; i++)
         {
-            ulong gpa = AllocBuffer(Math.Max(lengths[i], 1));
+            ulong gpa = AllocBuffer(Math.Max(lengths[i], 1) + BufferOffset) + (ulong)BufferOffset;
             bytes.Slice(offset, lengths[i]).CopyTo(At(gpa, lengths[i]));
             buffers[i] = (gpa, lengths[i]);
             offset += lengths[i];

@@ -194,6 +194,45 @@ public class SplitRxTests
         Assert.Equal(4, queue.Stats.Dropped);
     }
 
+    [Theory]
+    [InlineData(64, 0)]
+    [InlineData(64, 52)] // the frame (after the 12-byte header) starts on a cache line
+    [InlineData(64, 21)]
+    [InlineData(31, 0)]
+    [InlineData(8, 52)]
+    public void Frames_arrive_whole_whether_the_guest_ring_is_full_or_nearly_empty(int posted, int bufferOffset)
+    {
+        // At least half the ring posted: frames go in with streaming stores; fewer: ordinary ones. Same bytes either way.
+        using var driver = new SplitRingDriver(64, V1) { BufferOffset = bufferOffset };
+        SplitVhostQueue queue = driver.CreateQueue();
+        for (int i = 0; i < posted; i++)
+        {
+            driver.PostRx(2048);
+        }
+
+        int[] sizes = [60, 64, 65, 116, 127, 128, 129, 200, 1000, 1514, 2036];
+        byte[][] frames = sizes.Select((size, i) => SplitPackets.Frame(size, i)).ToArray();
+        int delivered = Math.Min(posted, frames.Length);
+
+        Assert.Equal(delivered, Enqueue(driver, queue, frames));
+
+        Queue<(uint, uint)> used = Used(driver);
+        for (int i = 0; i < delivered; i++)
+        {
+            (VirtioNetHeader header, byte[] frame) = Receive(driver, used);
+            Assert.Equal(frames[i], frame);
+            Assert.Equal(1, header.NumBuffers);
+        }
+
+        Assert.Equal(delivered, queue.Stats.Packets);
+        Assert.Equal(0, queue.Stats.Faults);
+        // Streaming stores only where the frame covers a whole cache line of the buffer (buffers start 64-aligned + offset).
+        int head = (64 - ((bufferOffset + driver.HeaderSize) % 64)) % 64;
+        int withWholeLine = frames.Take(delivered).Count(f => f.Length - head >= 64);
+        bool streaming = posted >= 32 && System.Runtime.Intrinsics.X86.Avx.IsSupported;
+        Assert.Equal(streaming ? withWholeLine : 0, queue.Stats.StreamedPackets);
+    }
+
     [Fact]
     public void Without_merged_buffers_a_packet_longer_than_the_chain_is_dropped_and_the_head_kept()
     {

@@ -1,3 +1,5 @@
+using Hyperlane.Memory;
+
 namespace Hyperlane.Vhost.Queues;
 
 /// <summary>
@@ -33,6 +35,12 @@ public sealed class VhostQueueStats
     /// buffer, so the flag is harmless there (DPDK's own vhost ignores it too). Counted, not a fault.
     /// </summary>
     public long IndirectWriteFlagsIgnored;
+
+    /// <summary>
+    /// Enqueue: packets whose frame went into the guest's buffer with streaming stores, because the guest had at least
+    /// half its receive ring posted (see <see cref="PacketCopy.CopyStreaming"/>); the rest used ordinary stores.
+    /// </summary>
+    public long StreamedPackets;
 
     /// <summary>The last fault seen.</summary>
     public VhostQueueFault LastFault;

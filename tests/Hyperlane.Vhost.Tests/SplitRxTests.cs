@@ -233,6 +233,32 @@ public class SplitRxTests
         Assert.Equal(streaming ? withWholeLine : 0, queue.Stats.StreamedPackets);
     }
 
+    [Theory]
+    [InlineData(64)]
+    [InlineData(20)]
+    public void Jumbo_frames_over_merged_buffers_arrive_whole_whether_the_ring_is_full_or_not(int posted)
+    {
+        using var driver = new SplitRingDriver(64, V1 | Mrg) { BufferOffset = 8 };
+        SplitVhostQueue queue = driver.CreateQueue();
+        for (int i = 0; i < posted; i++)
+        {
+            driver.PostRx(1536);
+        }
+
+        byte[][] frames = [SplitPackets.Frame(9000, 1), SplitPackets.Frame(3000, 2)]; // 6 and 2 buffers
+        Assert.Equal(2, Enqueue(driver, queue, frames));
+
+        Queue<(uint, uint)> used = Used(driver);
+        (VirtioNetHeader first, byte[] jumbo) = Receive(driver, used);
+        Assert.Equal(6, first.NumBuffers);
+        Assert.Equal(frames[0], jumbo);
+        (VirtioNetHeader second, byte[] next) = Receive(driver, used);
+        Assert.Equal(2, second.NumBuffers);
+        Assert.Equal(frames[1], next);
+        bool streaming = posted >= 32 && System.Runtime.Intrinsics.X86.Avx.IsSupported;
+        Assert.Equal(streaming ? 2 : 0, queue.Stats.StreamedPackets);
+    }
+
     [Fact]
     public void Without_merged_buffers_a_packet_longer_than_the_chain_is_dropped_and_the_head_kept()
     {

@@ -24,11 +24,15 @@ internal struct SplitRxCursor
     /// <summary>Header bytes already copied.</summary>
     public int HeaderDone { get; private set; }
 
+    /// <summary>Whether a <see cref="Fill"/> wrote packet data with streaming stores (a store fence must follow).</summary>
+    public bool Streamed { get; private set; }
+
     /// <summary>
     /// Copies the next bytes (the rest of <paramref name="header"/>, then packet data) into
-    /// <paramref name="destination"/>; returns how many, less than its length only when the packet ran out.
+    /// <paramref name="destination"/>; returns how many, less than its length only when the packet ran out. With
+    /// <paramref name="stream"/> the data goes in with <see cref="PacketCopy.CopyStreaming"/>.
     /// </summary>
-    public int Fill(Span<byte> destination, ReadOnlySpan<byte> header)
+    public int Fill(Span<byte> destination, ReadOnlySpan<byte> header, bool stream)
     {
         int done = 0;
         if (HeaderDone < header.Length)
@@ -51,7 +55,15 @@ internal struct SplitRxCursor
             }
 
             int n = Math.Min(data.Length - _segmentOffset, destination.Length - done);
-            PacketCopy.Copy(data.Slice(_segmentOffset, n), destination[done..]);
+            if (!stream)
+            {
+                PacketCopy.Copy(data.Slice(_segmentOffset, n), destination[done..]);
+            }
+            else if (PacketCopy.CopyStreaming(data.Slice(_segmentOffset, n), destination[done..]))
+            {
+                Streamed = true;
+            }
+
             _segmentOffset += n;
             done += n;
         }

@@ -689,7 +689,8 @@ public sealed class SplitVhostQueue : IVhostQueue
 
                 int take = (int)Math.Min(buffer.Length, need - written);
                 int headerBefore = cursor.HeaderDone;
-                int n = cursor.Fill(SplitRingView.GuestBytes(buffer.HostAddr, take), headerBytes);
+                int n = cursor.Fill(SplitRingView.GuestBytes(buffer.HostAddr, take), headerBytes, _streamFrames);
+                _streamed |= cursor.Streamed; // fenced before publishing even if this attempt fails
                 if (hasNumBuffers)
                 {
                     // Header byte k went to buffer offset k - headerBefore (the header is written first).
@@ -761,6 +762,11 @@ public sealed class SplitVhostQueue : IVhostQueue
                 }
 
                 payload = (uint)(written - (ulong)headerBytes.Length);
+                if (cursor.Streamed)
+                {
+                    Stats.StreamedPackets++;
+                }
+
                 return SplitRxOutcome.Delivered;
             }
         }
